@@ -1,0 +1,4 @@
+/* agent_conf.h: (being written) */
+#ifndef TW_AGENT_CONF_H
+#define TW_AGENT_CONF_H
+#endif

@@ -1,0 +1,1 @@
+# detect/: the rule engine (built with the detection issue).

@@ -1,0 +1,4 @@
+/* base64.c: (being written) */
+#include "config.h"
+
+#include "base64.h"

@@ -1,0 +1,4 @@
+/* batch.c: (being written) */
+#include "config.h"
+
+#include "batch.h"

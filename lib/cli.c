@@ -1,0 +1,4 @@
+/* cli.c: (being written) */
+#include "config.h"
+
+#include "cli.h"

@@ -1,0 +1,4 @@
+/* conf.c: (being written) */
+#include "config.h"
+
+#include "conf.h"

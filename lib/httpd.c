@@ -1,0 +1,4 @@
+/* httpd.c: (being written) */
+#include "config.h"
+
+#include "httpd.h"

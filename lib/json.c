@@ -1,0 +1,4 @@
+/* json.c: (being written) */
+#include "config.h"
+
+#include "json.h"

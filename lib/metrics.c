@@ -1,0 +1,4 @@
+/* metrics.c: (being written) */
+#include "config.h"
+
+#include "metrics.h"

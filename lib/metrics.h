@@ -1,0 +1,4 @@
+/* metrics.h: (being written) */
+#ifndef TW_METRICS_H
+#define TW_METRICS_H
+#endif

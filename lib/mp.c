@@ -1,0 +1,4 @@
+/* mp.c: (being written) */
+#include "config.h"
+
+#include "mp.h"

@@ -1,0 +1,4 @@
+/* record.c: (being written) */
+#include "config.h"
+
+#include "record.h"

@@ -1,0 +1,4 @@
+/* timefmt.c: (being written) */
+#include "config.h"
+
+#include "timefmt.h"

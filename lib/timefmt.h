@@ -1,0 +1,4 @@
+/* timefmt.h: (being written) */
+#ifndef TW_TIMEFMT_H
+#define TW_TIMEFMT_H
+#endif

@@ -1,0 +1,4 @@
+/* utf8.c: (being written) */
+#include "config.h"
+
+#include "utf8.h"

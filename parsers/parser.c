@@ -1,0 +1,4 @@
+/* parser.c: (being written) */
+#include "config.h"
+
+#include "parser.h"

@@ -1,0 +1,4 @@
+/* text.c: (being written) */
+#include "config.h"
+
+#include "text.h"

@@ -1,0 +1,4 @@
+/* cmd_parse.c: (being written) */
+#include "config.h"
+
+#include "cmd_parse.h"

@@ -1,0 +1,4 @@
+/* cmd_parse.h: (being written) */
+#ifndef TW_CMD_PARSE_H
+#define TW_CMD_PARSE_H
+#endif
