@@ -15,7 +15,8 @@ noinst_LIBRARIES += %D%/libtw.a
 	%D%/batch.c %D%/batch.h \
 	%D%/metrics.c %D%/metrics.h \
 	%D%/httpd.c %D%/httpd.h \
-	%D%/cli.c %D%/cli.h
+	%D%/cli.c %D%/cli.h \
+	%D%/daemon.c %D%/daemon.h
 %C%_libtw_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(MSGPACK_CFLAGS) $(ZSTD_CFLAGS) \
 	$(YAJL_CFLAGS) $(MHD_CFLAGS)
 

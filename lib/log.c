@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -215,7 +216,7 @@ rate_check(const char *subsys, const char *msg, uint64_t *suppressed)
 void
 tw_log(enum tw_log_level level, const char *subsys, const char *msg, ...)
 {
-	char tsbuf[40], nbuf[24];
+	char tsbuf[64], nbuf[24];
 	struct tw_buf b;
 	struct timespec ts;
 	struct tm tm;

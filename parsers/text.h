@@ -1,4 +1,0 @@
-/* text.h: (being written) */
-#ifndef TW_TEXT_H
-#define TW_TEXT_H
-#endif
