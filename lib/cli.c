@@ -15,6 +15,7 @@ enum {
 	OPT_LEVEL,
 	OPT_FORMAT,
 	OPT_VERSION,
+	OPT_REFERENCE,
 };
 
 static void
@@ -34,6 +35,8 @@ daemon_usage(FILE *f, const char *prog, const char *summary)
 	    "(default info)\n"
 	    "      --log-format FORMAT      text (logfmt) or json "
 	    "(default text)\n"
+	    "      --config-reference       print every configuration key "
+	    "(Markdown) and exit\n"
 	    "      --version                print the version and exit\n"
 	    "  -h, --help                   print this help and exit\n",
 	    prog, summary);
@@ -50,6 +53,7 @@ tw_cli_daemon_parse(int argc, char **argv, const char *prog,
 		{ "log-level", required_argument, NULL, OPT_LEVEL },
 		{ "log-format", required_argument, NULL, OPT_FORMAT },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "config-reference", no_argument, NULL, OPT_REFERENCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -75,6 +79,9 @@ tw_cli_daemon_parse(int argc, char **argv, const char *prog,
 		case OPT_FORMAT:
 			out->log_format = optarg;
 			break;
+		case OPT_REFERENCE:
+			out->config_reference = true;
+			return 0;
 		case OPT_VERSION:
 			tw_cli_print_version(prog);
 			return 1;
@@ -93,7 +100,7 @@ tw_cli_daemon_parse(int argc, char **argv, const char *prog,
 		    argv[optind]);
 		return TW_EINVAL;
 	}
-	if (out->config_path == NULL) {
+	if (out->config_path == NULL && !out->config_reference) {
 		fprintf(stderr, "%s: --config FILE is required\n", prog);
 		daemon_usage(stderr, prog, summary);
 		return TW_EINVAL;

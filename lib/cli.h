@@ -15,12 +15,13 @@ struct tw_cli_daemon {
 	bool allow_env; /* --allow-env-interpolation: ${VAR} in the config */
 	const char *log_level;
 	const char *log_format;
+	bool config_reference; /* --config-reference: print the key table */
 };
 
 /*
  * Parse a daemon's command line: --config FILE, --check-config,
  * --allow-env-interpolation, --log-level LEVEL, --log-format text|json,
- * --version, --help. Returns 0 to go on, 1 when --help or --version was
+ * --config-reference, --version, --help. Returns 0 to go on, 1 when --help or --version was
  * printed (exit 0), TW_EINVAL after printing a usage error (exit 64).
  * summary is the one-line description shown by --help.
  */

@@ -68,7 +68,7 @@ enum tw_conf_type {
 /* Limits on the input. */
 #define TW_CONF_FILE_MAX (4u << 20)	/* bytes */
 #define TW_CONF_DEPTH_MAX 32		/* nested mappings/sequences */
-#define TW_CONF_NODES_MAX 262144	/* YAML nodes in one document */
+#define TW_CONF_NODES_MAX 65536		/* YAML nodes in one document */
 #define TW_CONF_VALUE_MAX (1u << 20)	/* a value after interpolation */
 #define TW_CONF_DIAG_MAX 100		/* messages kept, then "too many" */
 

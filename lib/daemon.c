@@ -21,6 +21,22 @@ print_diag(const struct tw_conf_diag *d)
 		fprintf(stderr, "%s\n", tw_conf_diag_msg(d, i));
 }
 
+/* --config-reference: the key table as the Markdown in docs/. */
+static int
+print_reference(const struct tw_daemon_ops *ops)
+{
+	struct tw_buf b;
+	char title[128];
+	int r;
+
+	snprintf(title, sizeof(title), "%s configuration keys", ops->prog);
+	tw_buf_init(&b, 1 << 20);
+	if ((r = tw_conf_write_reference(&b, ops->keys, title)) == 0)
+		fwrite(b.data, 1, b.len, stdout);
+	tw_buf_cleanup(&b);
+	return r == 0 ? TW_EXIT_OK : 1;
+}
+
 /* Load into a fresh config; NULL (errors in d) when it does not load. */
 static void *
 load_conf(const struct tw_daemon_ops *ops, const char *path, unsigned opts,
@@ -118,6 +134,8 @@ tw_daemon_main(int argc, char **argv, const struct tw_daemon_ops *ops)
 		return TW_EXIT_USAGE;
 	if (cli.allow_env)
 		opts |= TW_CONF_OPT_ENV;
+	if (cli.config_reference)
+		return print_reference(ops);
 
 	tw_conf_diag_init(&d);
 	conf = load_conf(ops, cli.config_path, opts, &d);

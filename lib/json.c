@@ -164,6 +164,44 @@ tw_json_opts_default(struct tw_json_opts *o)
 	o->compact = true;
 }
 
+/*
+ * tw_mpw_str without msgpack-c's two write callbacks: strings and keys are
+ * most of the output. Near the ceiling it falls back to tw_mpw_str, which
+ * sets w->err exactly.
+ */
+static void
+put_str(struct tw_mpw *w, const char *p, size_t n)
+{
+	struct tw_buf *b = w->buf;
+	uint8_t *o;
+
+	if (w->err != 0 || n > UINT32_MAX || tw_buf_reserve(b, n + 5) != 0) {
+		tw_mpw_str(w, p, n);
+		return;
+	}
+	o = (uint8_t *)b->data + b->len;
+	if (n < 32) {
+		*o++ = (uint8_t)(0xa0 | n);
+	} else if (n < 256) {
+		*o++ = 0xd9;
+		*o++ = (uint8_t)n;
+	} else if (n < 65536) {
+		*o++ = 0xda;
+		*o++ = (uint8_t)(n >> 8);
+		*o++ = (uint8_t)n;
+	} else {
+		*o++ = 0xdb;
+		*o++ = (uint8_t)(n >> 24);
+		*o++ = (uint8_t)(n >> 16);
+		*o++ = (uint8_t)(n >> 8);
+		*o++ = (uint8_t)n;
+	}
+	if (n > 0)
+		memcpy(o, p, n);
+	b->len = (size_t)((char *)o + n - b->data);
+	b->data[b->len] = '\0';
+}
+
 /* Record the first error and stop yajl (callbacks return 0 to cancel). */
 static int
 fail(struct conv *c, int err, const char *what)
@@ -250,7 +288,7 @@ scalar(struct conv *c, const struct tw_mp_obj *v)
 		tw_mpw_double(c->w, v->v.f);
 		break;
 	case TW_MP_STR:
-		tw_mpw_str(c->w, v->v.s.p, v->v.s.len);
+		put_str(c->w, v->v.s.p, v->v.s.len);
 		break;
 	default:
 		return fail(c, TW_EINTERNAL, "internal error");
@@ -541,7 +579,7 @@ cb_map_key(void *ctx, const unsigned char *s, size_t len)
 	f->count++;
 	if (check_string(c, &p, &len) != 0)
 		return 0;
-	tw_mpw_str(c->w, p, len);
+	put_str(c->w, p, len);
 	if (c->depth == 1 && c->w->err == 0) {
 		c->key_off = c->w->buf->len - len;
 		c->key_len = len;

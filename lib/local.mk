@@ -21,5 +21,5 @@ noinst_LIBRARIES += %D%/libtw.a
 	$(YAJL_CFLAGS) $(MHD_CFLAGS)
 
 # What each consumer of libtw.a needs at link time, by the modules it uses.
-TW_CORE_LIBS = $(YAML_LIBS) $(MSGPACK_LIBS) $(ZSTD_LIBS) $(YAJL_LIBS)
+TW_CORE_LIBS = $(YAML_LIBS) $(MSGPACK_LIBS) $(ZSTD_LIBS) $(YAJL_LIBS) $(ZLIB_LIBS)
 TW_HTTPD_LIBS = $(MHD_LIBS)

@@ -2,6 +2,20 @@
 noinst_LIBRARIES += %D%/libparsers.a
 %C%_libparsers_a_SOURCES = \
 	%D%/parser.c %D%/parser.h %D%/formats.h \
+	%D%/cri.c \
+	%D%/docker_json.c \
+	%D%/k8s_audit.c \
+	%D%/lambda.c \
+	%D%/lambda_telemetry.c \
+	%D%/firehose.c \
+	%D%/gcp.c \
+	%D%/azure.c \
+	%D%/cloudtrail.c \
+	%D%/auditd.c \
+	%D%/syslog.c \
+	%D%/klog.c \
+	%D%/logfmt.c \
+	%D%/nginx.c \
 	%D%/json_lines.c \
 	%D%/text.c
-%C%_libparsers_a_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(YAJL_CFLAGS)
+%C%_libparsers_a_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(YAJL_CFLAGS) $(ZLIB_CFLAGS)

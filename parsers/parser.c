@@ -16,6 +16,24 @@
 
 /* In the order auto-detection breaks ties. */
 static const struct tw_format *const formats[] = {
+	&tw_format_cri,
+	&tw_format_docker_json,
+	&tw_format_k8s_audit_v1,
+	&tw_format_lambda_text,
+	&tw_format_lambda_json,
+	&tw_format_lambda_telemetry,
+	&tw_format_firehose_cwl,
+	&tw_format_gcp_logentry,
+	&tw_format_pubsub_push,
+	&tw_format_azure_function_app_logs,
+	&tw_format_cloudtrail,
+	&tw_format_auditd,
+	&tw_format_rfc3164,
+	&tw_format_rfc5424,
+	&tw_format_syslog,
+	&tw_format_klog,
+	&tw_format_logfmt,
+	&tw_format_nginx_combined,
 	&tw_format_json,
 	&tw_format_text,
 };
@@ -205,6 +223,19 @@ tw_rec_source(struct tw_mpw *w, const struct tw_parse_opts *o,
 		tw_mpw_cstr(w, o->path);
 	}
 	return 1;
+}
+
+const char *
+tw_parse_env(const struct tw_parse_opts *o, const char *key)
+{
+	size_t n = strlen(key);
+
+	if (o->env == NULL)
+		return getenv(key);
+	for (const char *const *e = o->env; *e != NULL; e++)
+		if (strncmp(*e, key, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
 }
 
 const char *

@@ -24,6 +24,9 @@ struct tw_parse_opts {
 			       lines without a time) */
 	bool observed_time; /* add observed_time = now_ns to every record */
 	bool multiline_java;
+	/* "KEY=VALUE" strings, NULL-terminated (borrowed); NULL: the
+	 * process environment. lambda_telemetry reads AWS_LAMBDA_* here. */
+	const char *const *env;
 };
 
 /* Defaults: no path, now = the current time, no observed_time. */
@@ -97,6 +100,8 @@ uint32_t tw_rec_message(struct tw_mpw *w, struct tw_buf *scratch,
 /* Write "source": {kind, format, path (when o->path)}; 1 key. */
 uint32_t tw_rec_source(struct tw_mpw *w, const struct tw_parse_opts *o,
     const char *kind, const char *format);
+/* The value of key in o->env (or the environment); NULL when unset. */
+const char *tw_parse_env(const struct tw_parse_opts *o, const char *key);
 /* Normalise a level word ("WARNING", "err", "30") to trace, debug, info,
  * warn, error or fatal; NULL when it is none of them. */
 const char *tw_rec_level(const char *p, size_t n);

@@ -167,6 +167,9 @@ parse_stream(FILE *in, const char *name, const char *format,
 	if (r == 0)
 		r = tw_parser_flush(p, print_record, out);
 out:
+	if (r != 0 && r != TW_EINVAL && r != TW_EIO && p != NULL)
+		fprintf(stderr, "trawl parse: %s (%s): %s\n", name,
+		    tw_parser_format(p), tw_strerror(r));
 	tw_parser_free(p);
 	tw_buf_cleanup(&buf);
 	free(why);

@@ -4,7 +4,7 @@
 set -eu
 want="build-essential autoconf automake pkg-config zstd
 librdkafka-dev libzstd-dev libpcre2-dev libmsgpack-dev libcurl4-openssl-dev
-libyaml-dev libmicrohttpd-dev libssl-dev libyajl-dev"
+libyaml-dev libmicrohttpd-dev libssl-dev libyajl-dev zlib1g-dev"
 if [ "${1:-build}" = test ]; then
 	want="$want python3 python3-pytest python3-msgpack python3-zstandard curl"
 fi

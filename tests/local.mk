@@ -97,6 +97,178 @@ noinst_PROGRAMS += $(TW_FUZZERS)
 %C%_fuzz_fuzz_conf_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 endif
 
+
+# --- one fuzz target per parser: fuzz_parse.c built with FUZZ_FORMAT.
+TW_PARSE_FUZZ_FORMATS = cri docker_json k8s_audit_v1 lambda_text lambda_json lambda_telemetry firehose_cwl gcp_logentry pubsub_push azure_function_app_logs cloudtrail auditd syslog klog logfmt nginx_combined json text
+EXTRA_DIST += %D%/fuzz/fuzz_parse.c
+TW_PARSE_REPLAYS = %D%/fuzz/replay_parse_cri \
+	%D%/fuzz/replay_parse_docker_json \
+	%D%/fuzz/replay_parse_k8s_audit_v1 \
+	%D%/fuzz/replay_parse_lambda_text \
+	%D%/fuzz/replay_parse_lambda_json \
+	%D%/fuzz/replay_parse_lambda_telemetry \
+	%D%/fuzz/replay_parse_firehose_cwl \
+	%D%/fuzz/replay_parse_gcp_logentry \
+	%D%/fuzz/replay_parse_pubsub_push \
+	%D%/fuzz/replay_parse_azure_function_app_logs \
+	%D%/fuzz/replay_parse_cloudtrail \
+	%D%/fuzz/replay_parse_auditd \
+	%D%/fuzz/replay_parse_syslog \
+	%D%/fuzz/replay_parse_klog \
+	%D%/fuzz/replay_parse_logfmt \
+	%D%/fuzz/replay_parse_nginx_combined \
+	%D%/fuzz/replay_parse_json \
+	%D%/fuzz/replay_parse_text
+tests_fuzz_replay_parse_cri_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_cri_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"cri"'
+tests_fuzz_replay_parse_cri_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_docker_json_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_docker_json_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"docker_json"'
+tests_fuzz_replay_parse_docker_json_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_k8s_audit_v1_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_k8s_audit_v1_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"k8s_audit_v1"'
+tests_fuzz_replay_parse_k8s_audit_v1_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_lambda_text_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_lambda_text_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"lambda_text"'
+tests_fuzz_replay_parse_lambda_text_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_lambda_json_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_lambda_json_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"lambda_json"'
+tests_fuzz_replay_parse_lambda_json_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_lambda_telemetry_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_lambda_telemetry_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"lambda_telemetry"'
+tests_fuzz_replay_parse_lambda_telemetry_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_firehose_cwl_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_firehose_cwl_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"firehose_cwl"'
+tests_fuzz_replay_parse_firehose_cwl_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_gcp_logentry_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_gcp_logentry_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"gcp_logentry"'
+tests_fuzz_replay_parse_gcp_logentry_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_pubsub_push_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_pubsub_push_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"pubsub_push"'
+tests_fuzz_replay_parse_pubsub_push_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_azure_function_app_logs_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_azure_function_app_logs_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"azure_function_app_logs"'
+tests_fuzz_replay_parse_azure_function_app_logs_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_cloudtrail_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_cloudtrail_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"cloudtrail"'
+tests_fuzz_replay_parse_cloudtrail_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_auditd_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_auditd_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"auditd"'
+tests_fuzz_replay_parse_auditd_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_syslog_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_syslog_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"syslog"'
+tests_fuzz_replay_parse_syslog_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_klog_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_klog_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"klog"'
+tests_fuzz_replay_parse_klog_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_logfmt_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_logfmt_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"logfmt"'
+tests_fuzz_replay_parse_logfmt_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_nginx_combined_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_nginx_combined_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"nginx_combined"'
+tests_fuzz_replay_parse_nginx_combined_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_json_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_json_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"json"'
+tests_fuzz_replay_parse_json_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_replay_parse_text_SOURCES = %D%/fuzz/fuzz_parse.c %D%/fuzz/replay_main.c
+tests_fuzz_replay_parse_text_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"text"'
+tests_fuzz_replay_parse_text_LDADD = $(TW_TEST_LDADD)
+check_PROGRAMS += $(TW_PARSE_REPLAYS)
+TESTS += $(TW_PARSE_REPLAYS)
+
+if ENABLE_FUZZING
+tests_fuzz_fuzz_parse_cri_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_cri_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"cri"'
+tests_fuzz_fuzz_parse_cri_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_cri_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_docker_json_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_docker_json_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"docker_json"'
+tests_fuzz_fuzz_parse_docker_json_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_docker_json_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_k8s_audit_v1_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_k8s_audit_v1_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"k8s_audit_v1"'
+tests_fuzz_fuzz_parse_k8s_audit_v1_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_k8s_audit_v1_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_lambda_text_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_lambda_text_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"lambda_text"'
+tests_fuzz_fuzz_parse_lambda_text_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_lambda_text_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_lambda_json_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_lambda_json_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"lambda_json"'
+tests_fuzz_fuzz_parse_lambda_json_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_lambda_json_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_lambda_telemetry_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_lambda_telemetry_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"lambda_telemetry"'
+tests_fuzz_fuzz_parse_lambda_telemetry_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_lambda_telemetry_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_firehose_cwl_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_firehose_cwl_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"firehose_cwl"'
+tests_fuzz_fuzz_parse_firehose_cwl_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_firehose_cwl_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_gcp_logentry_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_gcp_logentry_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"gcp_logentry"'
+tests_fuzz_fuzz_parse_gcp_logentry_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_gcp_logentry_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_pubsub_push_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_pubsub_push_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"pubsub_push"'
+tests_fuzz_fuzz_parse_pubsub_push_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_pubsub_push_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_azure_function_app_logs_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_azure_function_app_logs_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"azure_function_app_logs"'
+tests_fuzz_fuzz_parse_azure_function_app_logs_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_azure_function_app_logs_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_cloudtrail_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_cloudtrail_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"cloudtrail"'
+tests_fuzz_fuzz_parse_cloudtrail_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_cloudtrail_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_auditd_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_auditd_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"auditd"'
+tests_fuzz_fuzz_parse_auditd_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_auditd_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_syslog_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_syslog_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"syslog"'
+tests_fuzz_fuzz_parse_syslog_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_syslog_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_klog_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_klog_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"klog"'
+tests_fuzz_fuzz_parse_klog_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_klog_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_logfmt_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_logfmt_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"logfmt"'
+tests_fuzz_fuzz_parse_logfmt_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_logfmt_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_nginx_combined_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_nginx_combined_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"nginx_combined"'
+tests_fuzz_fuzz_parse_nginx_combined_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_nginx_combined_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_json_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_json_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"json"'
+tests_fuzz_fuzz_parse_json_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_json_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_parse_text_SOURCES = %D%/fuzz/fuzz_parse.c
+tests_fuzz_fuzz_parse_text_CFLAGS = $(TW_TEST_CFLAGS) -DFUZZ_FORMAT='"text"'
+tests_fuzz_fuzz_parse_text_LDADD = $(TW_TEST_LDADD)
+tests_fuzz_fuzz_parse_text_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+noinst_PROGRAMS += %D%/fuzz/fuzz_parse_cri \
+	%D%/fuzz/fuzz_parse_docker_json \
+	%D%/fuzz/fuzz_parse_k8s_audit_v1 \
+	%D%/fuzz/fuzz_parse_lambda_text \
+	%D%/fuzz/fuzz_parse_lambda_json \
+	%D%/fuzz/fuzz_parse_lambda_telemetry \
+	%D%/fuzz/fuzz_parse_firehose_cwl \
+	%D%/fuzz/fuzz_parse_gcp_logentry \
+	%D%/fuzz/fuzz_parse_pubsub_push \
+	%D%/fuzz/fuzz_parse_azure_function_app_logs \
+	%D%/fuzz/fuzz_parse_cloudtrail \
+	%D%/fuzz/fuzz_parse_auditd \
+	%D%/fuzz/fuzz_parse_syslog \
+	%D%/fuzz/fuzz_parse_klog \
+	%D%/fuzz/fuzz_parse_logfmt \
+	%D%/fuzz/fuzz_parse_nginx_combined \
+	%D%/fuzz/fuzz_parse_json \
+	%D%/fuzz/fuzz_parse_text
+endif
+
 # --- integration tests: pytest against the real binaries, reported as TAP.
 TESTS += %D%/integration/run-pytest.sh
 EXTRA_DIST += %D%/integration %D%/data

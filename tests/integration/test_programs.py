@@ -153,3 +153,13 @@ def test_agent_reload_keeps_running_config_on_error(tmp_path, daemons):
     assert 'trawl_agent_config_reloads_total{result="ok"} 1' in body
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
+
+
+@pytest.mark.parametrize("name,doc", (("trawl-agent", "config-agent.md"),
+                                      ("trawl-collector", "config-collector.md")))
+def test_config_reference_in_docs_matches_the_key_table(name, doc):
+    proc = run([binary(name), "--config-reference"])
+    assert proc.returncode == 0
+    with open(TOP_SRCDIR / "docs" / doc, "rb") as f:
+        assert proc.stdout == f.read(), \
+            "docs/%s is stale: regenerate with %s --config-reference" % (doc, name)

@@ -930,6 +930,53 @@ test_yaml_errors(void)
 	    "is larger than 4 MiB") != NULL, "over 4 MiB refused");
 	ok(tw_conf_load_mem("n", NULL, 0, types_keys, &t, 0, NULL) == 0,
 	    "NULL text and NULL diag");
+
+	is_int(ty("s: a\n\ni: 1\nb: \x01\n"), TW_ECONFIG,
+	    "control character on line 4");
+	is_str(msgs(), "t.yaml:4:4: invalid input: control characters are not "
+	    "allowed (byte 0x01)", "reader error line and column");
+	is_int(ty("\"a\\tbcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+	    "\\u00e9\": 1\n"), TW_ECONFIG, "long unknown key");
+	is_str(msgs(), "t.yaml:1:1: unknown key 'a\\x09bcdefghijklmnopqrstuvwxyz"
+	    "abcdefghijklmnopqrstu...'", "key escaped and cut in the message");
+	is_int(ty("sz: 1kiB\n"), TW_ECONFIG, "kiB");
+	is_int(ty("durb: 61s\n"), TW_ECONFIG, "61s above 1m");
+	is_str(msgs(), "t.yaml:1:7: value 1m1s for 'durb' is above the maximum "
+	    "1m", "duration formatting in messages");
+}
+
+static void
+test_limits(void)
+{
+	struct tw_buf b;
+	char *big;
+
+	tw_buf_init(&b, 1 << 21);
+	tw_ignore(tw_buf_adds(&b, "sl: [a"));
+	for (int i = 0; i < TW_CONF_NODES_MAX; i++)
+		tw_ignore(tw_buf_adds(&b, ",a"));
+	tw_ignore(tw_buf_adds(&b, "]\n"));
+	memset(&t, 0, sizeof(t));
+	is_int(load(b.data, types_keys, &t, 0), TW_ECONFIG, "too many nodes");
+	is_str(msgs(), "t.yaml:1:131072: more than 65536 YAML nodes",
+	    "node cap message");
+	tw_buf_cleanup(&b);
+
+	big = malloc(TW_CONF_VALUE_MAX / 2 + 2);
+	memset(big, 'x', TW_CONF_VALUE_MAX / 2 + 1);
+	big[TW_CONF_VALUE_MAX / 2 + 1] = '\0';
+	setenv("TW_TEST_BIG", big, 1);
+	free(big);
+	is_int(load("s: ${TW_TEST_BIG}\n", types_keys, &t, TW_CONF_OPT_ENV), 0,
+	    "a big value");
+	ok(t.s != NULL && strlen(t.s) == TW_CONF_VALUE_MAX / 2 + 1,
+	    "big value kept");
+	tw_conf_free(types_keys, &t);
+	is_int(load("s: ${TW_TEST_BIG}${TW_TEST_BIG}\n", types_keys, &t,
+	    TW_CONF_OPT_ENV), TW_ECONFIG, "value too big after interpolation");
+	is_str(msgs(), "t.yaml:1:4: the value of 's' is longer than 1048576 "
+	    "bytes after interpolation", "interpolation ceiling message");
+	unsetenv("TW_TEST_BIG");
 }
 
 static void
@@ -1019,6 +1066,56 @@ test_table_check(void)
 		    .sub = no_type },
 		{ NULL },
 	};
+	static const struct tw_conf_key dup_name[] = {
+		{ .name = "a", .type = TW_CONF_STR },
+		{ .name = "a", .type = TW_CONF_INT },
+		{ NULL },
+	};
+	static const struct tw_conf_key min_max[] = {
+		{ .name = "n", .type = TW_CONF_INT, .min = 5, .max = 1 },
+		{ NULL },
+	};
+	static const struct tw_conf_key neg_size[] = {
+		{ .name = "n", .type = TW_CONF_SIZE, .min = -1, .max = 5 },
+		{ NULL },
+	};
+	static const struct tw_conf_key both_sub_variants[] = {
+		{ .name = "s", .type = TW_CONF_SECTION, .sub = no_type,
+		    .variants = no_type_variants },
+		{ NULL },
+	};
+	static const struct tw_conf_key no_item_size[] = {
+		{ .name = "l", .type = TW_CONF_LIST, .sub = no_type },
+		{ NULL },
+	};
+	static const struct tw_conf_key type_at_0[] = {
+		{ .name = "type", .type = TW_CONF_STR, .offset = 0 },
+		{ NULL },
+	};
+	static const struct tw_conf_key type_at_8[] = {
+		{ .name = "type", .type = TW_CONF_STR, .offset = 8 },
+		{ NULL },
+	};
+	static const struct tw_conf_variant moved_type_variants[] = {
+		{ "a", type_at_0 },
+		{ "b", type_at_8 },
+		{ NULL, NULL },
+	};
+	static const struct tw_conf_key moved_type[] = {
+		{ .name = "l", .type = TW_CONF_LIST, .item_size = 64,
+		    .variants = moved_type_variants },
+		{ NULL },
+	};
+	static const struct tw_conf_variant twice_variants[] = {
+		{ "a", type_at_0 },
+		{ "a", type_at_0 },
+		{ NULL, NULL },
+	};
+	static const struct tw_conf_key twice[] = {
+		{ .name = "s", .type = TW_CONF_SECTION,
+		    .variants = twice_variants },
+		{ NULL },
+	};
 	struct types tt;
 	char *why = NULL;
 
@@ -1054,6 +1151,24 @@ test_table_check(void)
 	is_int(tw_conf_table_check(bad_name, NULL), TW_EINVAL, "bad name");
 	is_int(tw_conf_table_check(bad_item, NULL), TW_EINVAL,
 	    "key outside its item");
+
+	is_int(tw_conf_table_check(dup_name, &why), TW_EINVAL, "duplicate name");
+	is_str(why, "key 'a' appears twice", "duplicate name why");
+	free(why);
+	is_int(tw_conf_table_check(min_max, NULL), TW_EINVAL, "min > max");
+	is_int(tw_conf_table_check(neg_size, NULL), TW_EINVAL,
+	    "negative size bound");
+	is_int(tw_conf_table_check(both_sub_variants, NULL), TW_EINVAL,
+	    "both sub and variants");
+	is_int(tw_conf_table_check(no_item_size, NULL), TW_EINVAL,
+	    "list without item_size");
+	is_int(tw_conf_table_check(moved_type, &why), TW_EINVAL,
+	    "type keys at different offsets");
+	is_str(why, "the 'type' keys of the variants of 'l' are at different "
+	    "offsets", "moved type why");
+	free(why);
+	is_int(tw_conf_table_check(twice, NULL), TW_EINVAL,
+	    "two variants of one type");
 
 	memset(&tt, 0, sizeof(tt));
 	is_int(load("s: x\n", bad_secret, &tt, 0), TW_EINVAL,
@@ -1136,6 +1251,24 @@ test_reload(void)
 	    "t.yaml:11:11: 'inputs[1].type' cannot change on reload; restart "
 	    "to apply",
 	    "reload messages: flush, debug and format are reloadable");
+	tw_conf_free(agent_root, &b);
+	memset(&b, 0, sizeof(b));
+	is_int(load("agent:\n"
+	    "  id: node-1\n"
+	    "  data_dir: /var/lib/trawl-agent\n"
+	    "  debug: yes\n"
+	    "inputs:\n"
+	    "  - type: tail\n"
+	    "    paths: [\"/var/log/containers/*.log\"]\n"
+	    "output:\n"
+	    "  type: http\n"
+	    "  url: http://127.0.0.1:7400\n"
+	    "  token_file: /etc/trawl/token\n", agent_root, &b, 0), 0,
+	    "new config with one input");
+	is_int(tw_conf_reload_check(agent_root, &a, &b, &d), TW_ECONFIG,
+	    "input removed");
+	is_str(msgs(), "t.yaml:6:3: 'inputs' cannot change on reload; restart "
+	    "to apply", "list length change reported at the list");
 	tw_conf_free(agent_root, &a);
 	tw_conf_free(agent_root, &b);
 
@@ -1175,12 +1308,7 @@ test_file(void)
 	is_str(c.collector.data_dir, "/var/lib/trawl", "value from the file");
 	tw_conf_free(collector_root, &c);
 
-	f = fopen(path, "w");
-	for (int i = 0; f != NULL && i < (5 << 20) / 64; i++)
-		fputs("# a comment line that is just long enough to fill 64 b\n",
-		    f);
-	if (f != NULL)
-		fclose(f);
+	ok(truncate(path, TW_CONF_FILE_MAX + 1) == 0, "grow the file");
 	tw_conf_diag_cleanup(&d);
 	tw_conf_diag_init(&d);
 	is_int(tw_conf_load_file(path, collector_root, &c, 0, &d), TW_ECONFIG,
@@ -1215,6 +1343,7 @@ main(void)
 	test_variants();
 	test_interpolation();
 	test_yaml_errors();
+	test_limits();
 	test_three_mistakes();
 	test_too_many();
 	test_table_check();

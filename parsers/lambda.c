@@ -1,0 +1,23 @@
+/* lambda.c: (being written by the parsers issue) */
+#include "config.h"
+
+#include "formats.h"
+
+static int
+stub_parse(void *state, const struct tw_parse_opts *o, const char *p,
+    size_t n, struct tw_mpw *w, tw_emit_fn emit, void *arg)
+{
+	return TW_EUNSUPPORTED;
+}
+
+const struct tw_format tw_format_lambda_text = {
+	.name = "lambda_text",
+	.framing = TW_FRAMING_LINES,
+	.parse = stub_parse,
+};
+
+const struct tw_format tw_format_lambda_json = {
+	.name = "lambda_json",
+	.framing = TW_FRAMING_LINES,
+	.parse = stub_parse,
+};
