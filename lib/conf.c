@@ -42,7 +42,8 @@ struct node {
 	enum node_kind kind;
 	int line, col;
 	bool plain;		/* an untagged plain scalar (may be null) */
-	char *text;		/* scalar bytes, NUL-terminated, may hold NULs */
+	char *text;		/* scalar bytes after the node, NUL-terminated,
+				 * may hold NULs */
 	size_t len;
 	struct node **kids;	/* sequence items; mapping key, value, ... */
 	size_t n, cap;
@@ -513,7 +514,6 @@ node_free(struct node *n)
 	for (size_t i = 0; i < n->n; i++)
 		node_free(n->kids[i]);
 	free(n->kids);
-	free(n->text);
 	free(n);
 }
 
@@ -539,9 +539,14 @@ node_add(struct node *parent, struct node *kid)
 static int
 node_new(const yaml_event_t *ev, struct node **out)
 {
+	size_t len = 0;
 	struct node *n;
 
-	if ((n = calloc(1, sizeof(*n))) == NULL)
+	if (ev->type == YAML_SCALAR_EVENT)
+		len = ev->data.scalar.length;
+	/* A scalar's text lives right after its node: one allocation. */
+	if (len > SIZE_MAX - sizeof(*n) - 1 ||
+	    (n = calloc(1, sizeof(*n) + len + 1)) == NULL)
 		return TW_ENOMEM;
 	n->line = pos1(ev->start_mark.line);
 	n->col = pos1(ev->start_mark.column);
@@ -549,14 +554,10 @@ node_new(const yaml_event_t *ev, struct node **out)
 		n->kind = NODE_SCALAR;
 		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 		    ev->data.scalar.tag == NULL;
-		n->len = ev->data.scalar.length;
-		if ((n->text = malloc(n->len + 1)) == NULL) {
-			free(n);
-			return TW_ENOMEM;
-		}
-		if (n->len > 0)
-			memcpy(n->text, ev->data.scalar.value, n->len);
-		n->text[n->len] = '\0';
+		n->text = (char *)(n + 1);
+		n->len = len;
+		if (len > 0)
+			memcpy(n->text, ev->data.scalar.value, len);
 	} else
 		n->kind = ev->type == YAML_MAPPING_START_EVENT ? NODE_MAP :
 		    NODE_SEQ;
