@@ -280,6 +280,10 @@ tw_mp_timestamp(const struct tw_mp_obj *o, int64_t *ns)
 		return 0;
 	case 8:
 		u = be(p, 8);
+		/* 34 bits of seconds reach past what int64 ns can hold. */
+		if ((u & 0x3ffffffffULL) >= (uint64_t)INT64_MAX / 1000000000 ||
+		    (u >> 34) >= 1000000000)
+			return TW_ELIMIT;
 		*ns = (int64_t)(u & 0x3ffffffffULL) * 1000000000 +
 		    (int64_t)(u >> 34);
 		return 0;

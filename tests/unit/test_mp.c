@@ -156,9 +156,30 @@ test_bounded_writer(void)
 	tw_buf_cleanup(&b);
 }
 
+/* timestamp64 seconds past 2262 do not fit int64 ns: refused, not wrapped. */
+static void
+test_timestamp_overflow(void)
+{
+	static const uint8_t ts64_max[] = { 0xd7, 0xff, 0x00, 0x00, 0x00, 0x03,
+		0xff, 0xff, 0xff, 0xff };
+	static const uint8_t ts64_bad_ns[] = { 0xd7, 0xff, 0xff, 0xff, 0xff,
+		0xfc, 0x00, 0x00, 0x00, 0x00 };
+	struct tw_mp_reader r;
+	struct tw_mp_obj o;
+	int64_t ns;
+
+	tw_mp_reader_init(&r, ts64_max, sizeof(ts64_max));
+	ok(tw_mp_read(&r, &o) == 0 && tw_mp_timestamp(&o, &ns) == TW_ELIMIT,
+	    "timestamp64 with 2^34-1 seconds refused");
+	tw_mp_reader_init(&r, ts64_bad_ns, sizeof(ts64_bad_ns));
+	ok(tw_mp_read(&r, &o) == 0 && tw_mp_timestamp(&o, &ns) == TW_ELIMIT,
+	    "timestamp64 with nanoseconds over 999999999 refused");
+}
+
 int
 main(void)
 {
+	test_timestamp_overflow();
 	test_roundtrip();
 	test_timestamps();
 	test_hostile();
