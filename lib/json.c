@@ -209,7 +209,8 @@ fail(struct conv *c, int err, const char *what)
 	if (c->err == 0) {
 		c->err = err;
 		c->what = what;
-		c->err_off = c->finishing ? c->n : yajl_get_bytes_consumed(c->h);
+		c->err_off = c->finishing ? c->n :
+		    yajl_get_bytes_consumed(c->h);
 	}
 	return 0;
 }
@@ -492,12 +493,27 @@ decode_raw(struct tw_buf *out, const char *p, size_t n)
 static bool
 suspicious(const char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		uint8_t b = (uint8_t)p[i];
-		if (b == '?' || b >= 0xf0)
+	size_t i = 0, k, bad;
+	uint64_t x;
+
+	if (memchr(p, '?', n) != NULL)
+		return true;
+	while (i < n) {
+		while (n - i >= 8) {
+			memcpy(&x, p + i, 8);
+			if ((x & HIGH_BITS) != 0)
+				break;
+			i += 8;
+		}
+		while (i < n && (uint8_t)p[i] < 0x80)
+			i++;
+		if (i == n)
+			break;
+		if ((k = tw_utf8_char(p + i, n - i, &bad)) == 0 || k == 4)
 			return true;
+		i += k;
 	}
-	return !tw_utf8_valid(p, n);
+	return false;
 }
 
 /*
@@ -527,8 +543,9 @@ check_string(struct conv *c, const char **p, size_t *len)
 	/* The opening quote is the first one back not itself escaped. */
 	for (open = end - 2;; open--) {
 		if (c->in[open] == '"') {
-			for (k = 0; k < open && c->in[open - 1 - k] == '\\'; k++)
-				;
+			k = 0;
+			while (k < open && c->in[open - 1 - k] == '\\')
+				k++;
 			if (k % 2 == 0)
 				break;
 		}
@@ -650,7 +667,7 @@ be32(const uint8_t *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Size of the object at p: header and payload (just the header of a container). */
+/* Size of the object at p: header and payload (a container: its header). */
 static size_t
 obj_size(const uint8_t *p)
 {
@@ -778,6 +795,8 @@ set_why(char **why, const char *what, size_t off, const char *detail)
 
 	if (why == NULL)
 		return;
+	if (strncmp(detail, "parse error: ", 13) == 0)
+		detail += 13; /* yajl's own prefix: ours says it already */
 	len = strlen(detail);
 	while (len > 0 && (detail[len - 1] == '\n' || detail[len - 1] == ' '))
 		len--;
@@ -946,14 +965,15 @@ tw_json_add_string(struct tw_buf *out, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const uint8_t *p = (const uint8_t *)s;
-	size_t start = out->len, i = 0, run = 0, k, bad;
+	size_t start = out->len, i = 0, run = 0, k, bad, elen;
 	char e[6];
 	const char *esc;
-	size_t elen;
 	int r;
 
-	if ((r = put1(out, '"')) != 0)
-		return r;
+	/* Every byte takes at least one byte out: reserve that at once. */
+	if (n > SIZE_MAX - 2 || (r = tw_buf_reserve(out, n + 2)) != 0)
+		return n > SIZE_MAX - 2 ? TW_ETOOBIG : r;
+	out->data[out->len++] = '"';
 	while (i < n) {
 		i += plain_len(p + i, n - i);
 		if (i == n)
@@ -1000,15 +1020,21 @@ tw_json_add_string(struct tw_buf *out, const char *s, size_t n)
 				break;
 			}
 		}
-		if ((r = tw_buf_add(out, s + run, i - run)) != 0 ||
-		    (r = tw_buf_add(out, esc, elen)) != 0)
+		/* Room for the run, the escape and the rest unescaped. */
+		if ((r = tw_buf_reserve(out,
+		    i - run + elen + n - i - bad + 1)) != 0)
 			goto fail;
+		memcpy(out->data + out->len, s + run, i - run);
+		out->len += i - run;
+		memcpy(out->data + out->len, esc, elen);
+		out->len += elen;
 		i += bad;
 		run = i;
 	}
-	if ((r = tw_buf_add(out, s + run, n - run)) != 0 ||
-	    (r = put1(out, '"')) != 0)
-		goto fail;
+	memcpy(out->data + out->len, s + run, n - run);
+	out->len += n - run;
+	out->data[out->len++] = '"';
+	out->data[out->len] = '\0';
 	return 0;
 fail:
 	out->len = start;

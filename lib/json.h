@@ -21,16 +21,17 @@ typedef void tw_json_top_scalar_cb(void *arg, const char *key, size_t klen,
 /*
  * Like tw_json_top_scalar_cb, but may write the value to w itself (exactly
  * one msgpack value) and return 1; 0 lets the converter write it; a
- * negative TW_E* code stops the conversion with that code.
+ * negative TW_E* code stops the conversion with that code. key lives in
+ * w's buffer: read it before writing.
  */
 typedef int tw_json_top_scalar_write_cb(void *arg, struct tw_mpw *w,
     const char *key, size_t klen, const struct tw_mp_obj *value);
 
 struct tw_json_opts {
 	uint32_t depth_max; /* open containers at once; deeper is TW_EDEPTH */
-	uint32_t count_max; /* pairs in a map, elements in an array: TW_ELIMIT */
+	uint32_t count_max; /* map pairs, array elements; more is TW_ELIMIT */
 	size_t max_bytes;   /* input longer than this is TW_ETOOBIG; 0 = none */
-	bool compact;       /* rewrite container headers to their shortest form */
+	bool compact;       /* rewrite container headers to their shortest */
 	tw_json_top_scalar_cb *on_top_scalar;		/* optional */
 	tw_json_top_scalar_write_cb *top_scalar_write;	/* optional */
 	void *arg;					/* for the callbacks */
@@ -70,7 +71,8 @@ int tw_json_to_mp(const char *p, size_t n, struct tw_mpw *w,
  * payload; floats the shortest text that reads back to the same double,
  * laid out as Python's repr() (always with a '.' or exponent), NaN and
  * infinities null; a non-string map key is rendered as a string. Limits
- * (lim, capped at depth 64): TW_EDEPTH, TW_ELIMIT; TW_EEOF, TW_EMSGPACK
+ * (lim, NULL for tw_mp_limits_default, depth capped at 64): TW_EDEPTH,
+ * TW_ELIMIT; TW_EEOF, TW_EMSGPACK
  * for bad input, TW_EUNSUPPORTED for a container used as a map key,
  * TW_ETOOBIG/TW_ENOMEM. On error out and r are unchanged.
  */

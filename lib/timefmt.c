@@ -99,7 +99,8 @@ tw_time_parse_rfc3339(const char *p, size_t n, int64_t *ns)
 	    (mm = digits(p + 14, 2)) < 0 || (ss = digits(p + 17, 2)) < 0)
 		return TW_EPARSE;
 	if (p[i] == '.') {
-		for (k = 0, i++; i < n && p[i] >= '0' && p[i] <= '9'; i++, k++) {
+		for (k = 0, i++; i < n && p[i] >= '0' && p[i] <= '9';
+		    i++, k++) {
 			if (k == 9)
 				return TW_EPARSE;
 			frac = frac * 10 + (p[i] - '0');

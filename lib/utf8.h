@@ -1,4 +1,4 @@
-/* utf8.h: strict UTF-8 validation and U+FFFD replacement of ill-formed input. */
+/* utf8.h: strict UTF-8 validation, U+FFFD replacement of ill-formed input. */
 #ifndef TW_UTF8_H
 #define TW_UTF8_H
 

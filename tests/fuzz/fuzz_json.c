@@ -1,4 +1,4 @@
-/* fuzz_json.c: JSON <-> msgpack round trips (lib/json, lib/record) must be stable. */
+/* fuzz_json.c: JSON <-> msgpack round trips of lib/json and lib/record. */
 #include "config.h"
 
 #include <stdbool.h>
@@ -162,7 +162,8 @@ helpers(const char *p, size_t n)
 	tw_buf_reset(&a);
 	if (tw_time_parse_rfc3339(p, n, &ns) == 0) {
 		if (tw_time_format_rfc3339(&a, ns) != 0 ||
-		    tw_time_parse_rfc3339(a.data, a.len, &ns2) != 0 || ns != ns2)
+		    tw_time_parse_rfc3339(a.data, a.len, &ns2) != 0 ||
+		    ns != ns2)
 			abort();
 	}
 	tw_buf_cleanup(&a);

@@ -65,7 +65,8 @@ test_bad(void)
 {
 	static const char *bad[] = { "Z", "Zg=", "Zg===", "=", "==", "====",
 		"Zm9v!", "Zm 9v", "Zm9v\n", "Zh==", "Zm9=", "Zg==Zg==",
-		"Z===", "Zm=v", "-_-_", "Zm9vYg=", "\xc3\xa9\xc3\xa9", "Zm9\0" };
+		"Z===", "Zm=v", "-_-_", "Zm9vYg=", "\xc3\xa9\xc3\xa9",
+		"Zm9\0" };
 	struct tw_buf b;
 	size_t i;
 

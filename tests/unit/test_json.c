@@ -430,8 +430,8 @@ test_hooks(void)
 		is_int(tw_json_to_mp("{\"a\":1,\"bad\":2}", 15, &w, &o, &why),
 		    TW_EINVAL, "top_scalar_write's error stops the conversion");
 	}
-	ok(why != NULL && strstr(why, "\"bad\"") != NULL, "why names the key: %s",
-	    why != NULL ? why : "(null)");
+	ok(why != NULL && strstr(why, "\"bad\"") != NULL,
+	    "why names the key: %s", why != NULL ? why : "(null)");
 	free(why);
 	is_int(b.len, 0, "nothing left behind");
 	tw_buf_cleanup(&j);
