@@ -6,10 +6,34 @@
 
 #include "conf.h"
 
+/* collector.limits: DESIGN.md §8, enforced on every batch. */
+struct collector_limits {
+	uint64_t body_max;	 /* compressed request body */
+	uint64_t batch_max;	 /* decompressed batch */
+	int64_t ratio_max;	 /* decompressed : compressed */
+	int64_t records_max;	 /* records in one batch */
+	uint64_t record_max;	 /* one record */
+	int64_t depth_max;	 /* msgpack nesting */
+	int64_t map_max;	 /* pairs in one map, elements in one array */
+};
+
+/* collector.store: the segment store (lib/store.h). */
+struct collector_store {
+	uint64_t segment_max_bytes;
+	uint64_t segment_max_age_ms;
+	uint64_t retention_bytes;
+	uint64_t retention_age_ms;
+	int checkpoint_signing; /* enum tw_store_sig */
+	char *checkpoint_key_file;
+};
+
 struct collector_self {
 	char *data_dir;
 	char *listen;
 	char *tokens_file;
+	uint64_t drain_timeout_ms;
+	struct collector_limits limits;
+	struct collector_store store;
 };
 
 /* sinks[]: where alerts go, picked by `type`. */

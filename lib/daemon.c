@@ -195,6 +195,8 @@ tw_daemon_main(int argc, char **argv, const struct tw_daemon_ops *ops)
 	}
 	tw_info("main", "stopping", "signal", sig == SIGINT ? "INT" : "TERM");
 	tw_httpd_set_ready(httpd, false, "shutting down");
+	if (ops->drain != NULL && state != NULL)
+		ops->drain(state);
 	tw_httpd_stop(httpd);
 	rc = 0;
 out:

@@ -32,6 +32,9 @@ struct tw_daemon_ops {
 	    struct tw_httpd *h, void **state);
 	/* Optional: apply a validated new config (SIGHUP). */
 	int (*reload)(void *state, const void *conf);
+	/* Optional: SIGTERM arrived; refuse new work (the server still
+	 * answers, requests in flight finish). */
+	void (*drain)(void *state);
 	/* Optional: drain and free (SIGTERM); the server has stopped. */
 	void (*stop)(void *state);
 };

@@ -1027,12 +1027,12 @@ tw_httpd_start(struct tw_httpd *h)
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_AUTO |
 	    MHD_USE_ERROR_LOG;
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, /* first, or ignored */
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
 	    MHD_OPTION_ARRAY, h->opts.threads > 1 ? pool : pool + 1,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->opts.connections_max,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)h->opts.timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 	    MHD_OPTION_END);
 	if (h->daemon == NULL) {
 		tw_error("httpd", "cannot start the HTTP server");

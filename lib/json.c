@@ -979,12 +979,26 @@ tw_json_add_string(struct tw_buf *out, const char *s, size_t n)
 		if (i == n)
 			break;
 		if (p[i] >= 0x80) {
-			if ((k = tw_utf8_char(s + i, n - i, &bad)) != 0) {
+			k = tw_utf8_char(s + i, n - i, &bad);
+			/*
+			 * U+0085, U+2028 and U+2029 end lines for JavaScript
+			 * and for Python's splitlines(): escaped, so one
+			 * record stays one line for every reader.
+			 */
+			if ((k == 2 && p[i] == 0xc2 && p[i + 1] == 0x85) ||
+			    (k == 3 && p[i] == 0xe2 && p[i + 1] == 0x80 &&
+			    (p[i + 2] == 0xa8 || p[i + 2] == 0xa9))) {
+				esc = k == 2 ? "\\u0085" : p[i + 2] == 0xa8 ?
+				    "\\u2028" : "\\u2029";
+				elen = 6;
+				bad = k;
+			} else if (k != 0) {
 				i += k;
 				continue;
+			} else {
+				esc = "\xef\xbf\xbd";
+				elen = 3;
 			}
-			esc = "\xef\xbf\xbd";
-			elen = 3;
 		} else {
 			bad = 1;
 			elen = 2;

@@ -16,10 +16,15 @@ noinst_LIBRARIES += %D%/libtw.a
 	%D%/metrics.c %D%/metrics.h \
 	%D%/httpd.c %D%/httpd.h \
 	%D%/cli.c %D%/cli.h \
-	%D%/daemon.c %D%/daemon.h
+	%D%/daemon.c %D%/daemon.h \
+	%D%/store_format.c %D%/store_format.h \
+	%D%/store.c %D%/store.h \
+	%D%/store_reader.c %D%/store_reader.h
 %C%_libtw_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(MSGPACK_CFLAGS) $(ZSTD_CFLAGS) \
-	$(YAJL_CFLAGS) $(MHD_CFLAGS)
+	$(YAJL_CFLAGS) $(MHD_CFLAGS) $(OPENSSL_CFLAGS)
 
 # What each consumer of libtw.a needs at link time, by the modules it uses.
 TW_CORE_LIBS = $(YAML_LIBS) $(MSGPACK_LIBS) $(ZSTD_LIBS) $(YAJL_LIBS) $(ZLIB_LIBS)
 TW_HTTPD_LIBS = $(MHD_LIBS)
+# The segment store (store*.c): SHA-256, HMAC and Ed25519 from libcrypto.
+TW_STORE_LIBS = $(OPENSSL_LIBS)

@@ -4,14 +4,20 @@ noinst_LIBRARIES += %D%/libparsers.a
 	%D%/parser.c %D%/parser.h %D%/formats.h \
 	%D%/cri.c \
 	%D%/docker_json.c \
+	%D%/k8s_meta.c %D%/k8s_meta.h \
+	%D%/app_json.c %D%/app_json.h \
+	%D%/multiline.c %D%/multiline.h \
 	%D%/k8s_audit.c \
-	%D%/lambda.c \
+	%D%/audit_map.c %D%/audit_map.h \
+	%D%/lambda.c %D%/lambda.h \
 	%D%/lambda_telemetry.c \
 	%D%/firehose.c \
 	%D%/gcp.c \
 	%D%/azure.c \
+	%D%/mpval.c %D%/mpval.h \
 	%D%/cloudtrail.c \
 	%D%/auditd.c \
+	%D%/kv.c %D%/kv.h \
 	%D%/syslog.c \
 	%D%/klog.c \
 	%D%/logfmt.c \

@@ -219,8 +219,20 @@ tw_rec_source(struct tw_mpw *w, const struct tw_parse_opts *o,
 	tw_mpw_cstr(w, "format");
 	tw_mpw_cstr(w, format);
 	if (o->path != NULL) {
+		size_t n = strlen(o->path);
 		tw_mpw_cstr(w, "path");
-		tw_mpw_cstr(w, o->path);
+		if (tw_utf8_valid(o->path, n)) {
+			tw_mpw_str(w, o->path, n);
+		} else {
+			/* File names are bytes; record strings are UTF-8. */
+			struct tw_buf clean;
+			tw_buf_init(&clean, 4 * n + 16);
+			if (tw_utf8_sanitize(&clean, o->path, n) != 0)
+				w->err = w->err != 0 ? w->err : TW_ENOMEM;
+			else
+				tw_mpw_str(w, clean.data, clean.len);
+			tw_buf_cleanup(&clean);
+		}
 	}
 	return 1;
 }

@@ -1,4 +1,4 @@
-/* main.c: trawl, the command people type: parse, and more to come. */
+/* main.c: trawl, the command people type: parse, query, verify. */
 #include "config.h"
 
 #include <stdio.h>
@@ -6,6 +6,8 @@
 
 #include "cli.h"
 #include "cmd_parse.h"
+#include "cmd_query.h"
+#include "cmd_verify.h"
 
 static const struct {
 	const char *name;
@@ -14,6 +16,9 @@ static const struct {
 } commands[] = {
 	{ "parse", cmd_parse, "parse raw log input into canonical JSON "
 	    "records" },
+	{ "query", cmd_query, "search a collector's store" },
+	{ "verify", cmd_verify, "check a store's hash chain and "
+	    "checkpoints" },
 };
 
 static void

@@ -18,7 +18,8 @@ TW_UNIT_TESTS = \
 	%D%/unit/test_record \
 	%D%/unit/test_batch \
 	%D%/unit/test_metrics \
-	%D%/unit/test_httpd
+	%D%/unit/test_httpd \
+	%D%/unit/test_store
 check_PROGRAMS += $(TW_UNIT_TESTS)
 TESTS += $(TW_UNIT_TESTS)
 EXTRA_DIST += %D%/unit/tap.h
@@ -62,6 +63,16 @@ EXTRA_DIST += %D%/unit/tap.h
 %C%_unit_test_httpd_SOURCES = %D%/unit/test_httpd.c
 %C%_unit_test_httpd_CFLAGS = $(TW_TEST_CFLAGS)
 %C%_unit_test_httpd_LDADD = $(TW_TEST_LDADD)
+%C%_unit_test_store_SOURCES = %D%/unit/test_store.c
+%C%_unit_test_store_CFLAGS = $(TW_TEST_CFLAGS) $(OPENSSL_CFLAGS)
+%C%_unit_test_store_LDADD = $(TW_TEST_LDADD) $(TW_STORE_LIBS)
+
+# A helper for the store's integration tests (not installed): appends
+# NDJSON records as batches to a store directory.
+check_PROGRAMS += %D%/store-write
+%C%_store_write_SOURCES = %D%/store_write.c
+%C%_store_write_CFLAGS = $(TW_TEST_CFLAGS) $(OPENSSL_CFLAGS)
+%C%_store_write_LDADD = $(TW_TEST_LDADD) $(TW_STORE_LIBS)
 
 # --- fuzz targets: LLVMFuzzerTestOneInput only; replay_main.c replays the
 # corpus in make check, libFuzzer drives the same file with --enable-fuzzing.
