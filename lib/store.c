@@ -1,4 +1,4 @@
-/* store.c: the segment store's writer: group commit, dedup, sealing, retention. */
+/* store.c: the store's writer: group commit, dedup, sealing, retention. */
 #include "config.h"
 
 #include <sys/file.h>
@@ -1037,7 +1037,8 @@ remove_tmp_files(struct tw_store *s)
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
-		if (l > el && strcmp(de->d_name + l - el, TW_STORE_TMP_EXT) == 0 &&
+		if (l > el &&
+		    strcmp(de->d_name + l - el, TW_STORE_TMP_EXT) == 0 &&
 		    unlinkat(s->dirfd, de->d_name, 0) == 0)
 			n++;
 	}
@@ -1175,7 +1176,8 @@ load_sealed(struct tw_store *s, uint64_t id, const struct tw_store_ckpt *c,
 	}
 	seg_index_reset(s);
 	while (off < sg.bytes) {
-		if ((r = tw_store_block_at(fd, off, sg.bytes, false, &h)) != 0) {
+		if ((r = tw_store_block_at(fd, off, sg.bytes, false, &h)) !=
+		    0) {
 			if (r == TW_EIO) {
 				set_why(why, "%s/%s: %s", s->dir, name,
 				    strerror(errno));
@@ -1422,7 +1424,8 @@ tw_store_open(const char *dir, const struct tw_store_opts *opts, char **why)
 		tw_store_anchor_cleanup(&s->anchor);
 		tw_store_anchor_init(&s->anchor);
 	} else if (r != 0 && r != TW_ENOTFOUND) {
-		set_why(why, "%s/%s: %s", dir, TW_STORE_ANCHOR, strerror(errno));
+		set_why(why, "%s/%s: %s", dir, TW_STORE_ANCHOR,
+		    strerror(errno));
 		goto out;
 	}
 	s->next_index = s->anchor.first_block;
@@ -1450,8 +1453,8 @@ tw_store_open(const char *dir, const struct tw_store_opts *opts, char **why)
 		    tw_store_ckpt_check(text.data, text.len, NULL, &c, NULL,
 		    NULL, 0) == 0 && c.segment_id == ids[i];
 		if (has_ckpt && !parsed)
-			tw_error("store", "a checkpoint is malformed (run trawl "
-			    "verify)", "file", name);
+			tw_error("store", "a checkpoint is malformed (run "
+			    "trawl verify)", "file", name);
 		if (has_ckpt || !last)
 			r = load_sealed(s, ids[i], parsed ? &c : NULL, why);
 		else

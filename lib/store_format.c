@@ -261,10 +261,11 @@ tw_store_find_block(int fd, uint64_t from, uint64_t file_size,
 	if ((chunk = malloc(CHUNK)) == NULL)
 		return TW_ENOMEM;
 	while (pos + 4 <= file_size) {
-		size_t want = file_size - pos < CHUNK ? (size_t)(file_size - pos) :
-		    CHUNK;
+		size_t want = file_size - pos < CHUNK ?
+		    (size_t)(file_size - pos) : CHUNK;
 		int rr;
-		if ((rr = tw_store_pread_full(fd, chunk, want, pos, &got)) != 0) {
+		if ((rr = tw_store_pread_full(fd, chunk, want, pos, &got)) !=
+		    0) {
 			r = rr;
 			goto out;
 		}
@@ -656,7 +657,8 @@ tw_store_idx_load(int dirfd, uint64_t id, struct tw_store_idx *idx)
 			p += 1 + len;
 		}
 	}
-	if ((uint64_t)(end - p) != n * IDX_ENTRY)
+	if (n > (uint64_t)(end - p) / IDX_ENTRY ||
+	    (uint64_t)(end - p) != n * IDX_ENTRY)
 		goto out;
 	if (n > 0 && (idx->ent = calloc((size_t)n, sizeof(*idx->ent))) ==
 	    NULL) {
@@ -1020,7 +1022,8 @@ tw_store_ckpt_render(const struct tw_store_ckpt *c, enum tw_store_sig alg,
 	    != 0)
 		goto out;
 	if (alg != TW_STORE_SIG_NONE &&
-	    ((r = tw_buf_addf(out, ",\"key_id\":\"%s\",\"sig\":\"", kid)) != 0 ||
+	    ((r = tw_buf_addf(out, ",\"key_id\":\"%s\",\"sig\":\"",
+	    kid)) != 0 ||
 	    (r = tw_base64_encode(out, sig, siglen)) != 0 ||
 	    (r = tw_buf_addc(out, '"')) != 0))
 		goto out;
@@ -1151,8 +1154,8 @@ tw_store_ckpt_check(const char *p, size_t n, const struct tw_store_key *key,
 			r = TW_ENOMEM;
 			break;
 		}
-		if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key->pkey) != 1 ||
-		    EVP_DigestVerify(ctx, (const unsigned char *)sig.data,
+		if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key->pkey) !=
+		    1 || EVP_DigestVerify(ctx, (const unsigned char *)sig.data,
 		    sig.len, (const unsigned char *)p, plen) != 1)
 			r = ckpt_fail(why, whylen, TW_EAUTH, "bad checkpoint "
 			    "signature");
@@ -1191,8 +1194,8 @@ tw_store_anchor_load(int dirfd, struct tw_store_anchor *a)
 
 	tw_buf_init(&text, TW_STORE_META_MAX * 2);
 	tw_buf_init(&mp, TW_STORE_META_MAX * 2);
-	if ((r = tw_store_read_file(dirfd, TW_STORE_ANCHOR, TW_STORE_META_MAX * 2,
-	    &text)) != 0) {
+	if ((r = tw_store_read_file(dirfd, TW_STORE_ANCHOR,
+	    TW_STORE_META_MAX * 2, &text)) != 0) {
 		if (r == TW_ETOOBIG)
 			r = TW_EPARSE;
 		goto out;

@@ -51,7 +51,7 @@ struct tw_store_hdr {
 	int64_t time_max;    /* ns; INT64_MIN when no record has a time */
 	int64_t received_at; /* ns, the collector's clock */
 	uint64_t seq;	     /* the agent's batch sequence number */
-	uint64_t index;	     /* position in the chain, 0 for the first block */
+	uint64_t index;	     /* position in the chain; the first is 0 */
 	uint8_t agent_len;   /* 1..255 */
 	char agent[TW_STORE_AGENT_MAX + 1]; /* NUL-terminated copy */
 	uint8_t prev[TW_STORE_HASH_LEN];
@@ -228,7 +228,7 @@ struct tw_store_ckpt {
 	uint8_t first_prev[TW_STORE_HASH_LEN]; /* prev hash of the first */
 	uint8_t last_hash[TW_STORE_HASH_LEN];
 	uint64_t bytes; /* segment file length */
-	int64_t time_min, time_max;	    /* over the blocks' record times */
+	int64_t time_min, time_max;	    /* over the blocks' times */
 	int64_t received_min, received_max; /* over the blocks' received_at */
 	int64_t sealed_at;
 };
@@ -236,7 +236,7 @@ struct tw_store_ckpt {
 enum tw_store_sig {
 	TW_STORE_SIG_NONE = 0,	   /* checkpoints carry no signature */
 	TW_STORE_SIG_HMAC_SHA256,  /* secret key file */
-	TW_STORE_SIG_ED25519,	   /* PEM private key to sign, public to verify */
+	TW_STORE_SIG_ED25519,	   /* PEM private key signs, public checks */
 };
 
 /* "none", "hmac-sha256", "ed25519". */
@@ -292,7 +292,7 @@ int tw_store_ckpt_check(const char *p, size_t n,
  */
 struct tw_store_anchor {
 	uint64_t first_segment; /* segments with smaller ids are deleted */
-	uint64_t first_block;	/* chain index of the first retained block */
+	uint64_t first_block;	/* chain index of the first one kept */
 	uint8_t prev[TW_STORE_HASH_LEN]; /* its previous hash */
 	uint64_t deleted_segments;	  /* since the store was created */
 	uint64_t deleted_blocks;

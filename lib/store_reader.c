@@ -230,7 +230,8 @@ tw_store_reader_seek_pos(struct tw_store_reader *r,
 		return rc;
 	/* A block boundary: walk the headers up to it. */
 	while (off < pos->offset && off < r->size) {
-		if ((rc = tw_store_block_at(r->fd, off, r->size, false, &h)) != 0)
+		if ((rc = tw_store_block_at(r->fd, off, r->size, false,
+		    &h)) != 0)
 			break;
 		off += tw_store_hdr_block_len(&h);
 	}
@@ -317,7 +318,8 @@ read_block(struct tw_store_reader *r, const struct tw_store_hdr *h)
 		return TW_EEOF;
 	r->blk.len = (size_t)len;
 	if ((rc = tw_store_block_hash((const uint8_t *)r->blk.data,
-	    h->header_len, r->blk.data + h->header_len, h->body_len, hash)) != 0)
+	    h->header_len, r->blk.data + h->header_len, h->body_len,
+	    hash)) != 0)
 		return rc;
 	/* The header may have changed since it was first read. */
 	if (memcmp(hash, h->hash, TW_STORE_HASH_LEN) != 0 ||
@@ -371,11 +373,12 @@ tw_store_reader_next(struct tw_store_reader *r, struct tw_store_block *b)
 		}
 		if (r->have_idx) {
 			/* Jump to the next indexed block in range. */
+			const struct tw_store_idx_entry *e;
 			while (r->ient < r->idx.n &&
-			    (r->idx.ent[r->ient].offset < r->off ||
-			    !tw_store_time_overlaps(r->idx.ent[r->ient].time_min,
-			    r->idx.ent[r->ient].time_max, r->from, r->to))) {
-				if (r->idx.ent[r->ient].offset >= r->off)
+			    ((e = &r->idx.ent[r->ient])->offset < r->off ||
+			    !tw_store_time_overlaps(e->time_min, e->time_max,
+			    r->from, r->to))) {
+				if (e->offset >= r->off)
 					r->st.blocks_skipped++;
 				r->ient++;
 			}
@@ -643,14 +646,16 @@ verify_segment(struct verify *v, uint64_t id, bool last, char **why)
 	if (ckrc == TW_ETOOBIG ||
 	    tw_store_ckpt_check(text.data, text.len, NULL, &c, NULL, reason,
 	    sizeof(reason)) != 0) {
-		bad(v, name, sum.last_off, sum.last_block, "malformed checkpoint "
-		    "%s: %s", cname, ckrc == TW_ETOOBIG ? "too large" : reason);
+		bad(v, name, sum.last_off, sum.last_block, "malformed "
+		    "checkpoint %s: %s", cname,
+		    ckrc == TW_ETOOBIG ? "too large" : reason);
 		rc = 0;
 		goto out;
 	}
 	rc = 0;
 	if (c.segment_id != id || c.blocks != sum.blocks ||
-	    c.first_block != sum.first_block || c.last_block != sum.last_block ||
+	    c.first_block != sum.first_block ||
+	    c.last_block != sum.last_block ||
 	    memcmp(c.first_prev, sum.first_prev, TW_STORE_HASH_LEN) != 0 ||
 	    memcmp(c.last_hash, sum.last_hash, TW_STORE_HASH_LEN) != 0 ||
 	    c.bytes != size || c.time_min != sum.time_min ||

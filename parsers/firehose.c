@@ -1,4 +1,4 @@
-/* firehose.c: a Firehose HTTP endpoint delivery of CloudWatch Logs subscription data to records. */
+/* firehose.c: Firehose HTTP deliveries of CloudWatch Logs data to records. */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* lambda.c: AWS Lambda logs as CloudWatch Logs events: lambda_text and lambda_json. */
+/* lambda.c: Lambda logs as CloudWatch Logs events: lambda_text, lambda_json. */
 #include "config.h"
 
 #include <math.h>
@@ -499,7 +499,8 @@ level_of(const char *p, size_t n)
 		{ "warn", "warn" }, { "warning", "warn" },
 		{ "error", "error" }, { "err", "error" },
 		{ "critical", "fatal" }, { "crit", "fatal" },
-		{ "fatal", "fatal" }, { "panic", "fatal" }, { "alert", "fatal" },
+		{ "fatal", "fatal" }, { "panic", "fatal" },
+		{ "alert", "fatal" },
 		{ "emergency", "fatal" }, { "emerg", "fatal" },
 	};
 	size_t k;

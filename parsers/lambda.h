@@ -1,4 +1,4 @@
-/* lambda.h: AWS Lambda log events to records, shared by the Lambda formats and firehose_cwl. */
+/* lambda.h: Lambda log events to records, for the Lambda formats, firehose. */
 #ifndef TW_PARSERS_LAMBDA_H
 #define TW_PARSERS_LAMBDA_H
 
@@ -84,14 +84,14 @@ struct tw_lambda_rec {
 	struct tw_lambda_val faas[TW_FAAS_MAX];
 	const char *level;
 	struct tw_lambda_val message;
-	struct tw_lambda_val raw;    /* STR kind used as bytes: written as bin */
+	struct tw_lambda_val raw;    /* STR kind, written as bin */
 	const char *stream;          /* "function" / "extension" */
 	bool has_error;
 	struct tw_lambda_val err_type, err_message, err_stack;
 	bool has_trace;
 	struct tw_lambda_val trace_id, trace_span_id, trace_sampled;
 	struct tw_lambda_val fields; /* MP: a map */
-	bool fields_no_nil;          /* fields holds no null: copy in one piece */
+	bool fields_no_nil;          /* no null in fields: copied whole */
 };
 
 /* Buffers a record's derived strings live in (the caller owns them). */

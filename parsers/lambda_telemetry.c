@@ -1,4 +1,4 @@
-/* lambda_telemetry.c: one Lambda Telemetry API POST body (a JSON array of events) to records. */
+/* lambda_telemetry.c: a Lambda Telemetry API POST body (JSON array). */
 #include "config.h"
 
 #include <stdlib.h>

@@ -19,13 +19,14 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: store-write DIR [--agent ID] [--seq N] [--per-batch K]\n"
-	    "                   [--segment-bytes B] [--sign hmac-sha256|ed25519 "
-	    "--key FILE] [FILE]\n"
+	    "                   [--segment-bytes B] "
+	    "[--sign hmac-sha256|ed25519 --key FILE] [FILE]\n"
 	    "Append the canonical JSON records of FILE (or stdin), K to a "
 	    "batch (default 2),\n"
 	    "to the store DIR as agent ID (default test-agent) with batch "
 	    "seqs N, N+1, ...\n"
-	    "(default 1). Prints \"stored B blocks R records D duplicates\".\n");
+	    "(default 1). Prints \"stored B blocks R records D "
+	    "duplicates\".\n");
 }
 
 struct writer {
@@ -132,7 +133,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (argc - optind == 2 && (in = fopen(argv[optind + 1], "rb")) == NULL) {
+	if (argc - optind == 2 &&
+	    (in = fopen(argv[optind + 1], "rb")) == NULL) {
 		fprintf(stderr, "store-write: %s: %s\n", argv[optind + 1],
 		    strerror(errno));
 		return 2;
@@ -145,7 +147,8 @@ main(int argc, char **argv)
 		goto out;
 	while ((n = getline(&line, &cap, in)) > 0) {
 		size_t len = (size_t)n;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		while (len > 0 &&
+		    (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
 		if (len == 0)
 			continue;

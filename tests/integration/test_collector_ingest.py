@@ -87,7 +87,9 @@ HOSTILE = [
     ("zstd bomb, size declared", lambda: (bomb(True), 1, None), 413),
     ("zstd bomb, size unknown", lambda: (bomb(False), 1, None), 413),
     ("garbage inside valid zstd", lambda: (raw_frame(os.urandom(4096)), 1, None), 400),
-    ("not zstd at all", lambda: (b"\x28\xb5\x2f\xfd" + os.urandom(100), 1, None), 400),
+    # zstd magic, a 1 KiB window, then a block of the reserved type
+    ("corrupt zstd frame", lambda: (b"\x28\xb5\x2f\xfd\x00\x00\xff\xff\xff" + b"junk", 1, None), 400),
+    ("not zstd at all", lambda: (b"GET / HTTP/1.0\r\n\r\n", 1, None), 400),
     ("array32 claiming 50M elements", lambda: (raw_frame(b"\xdd\x02\xfa\xf0\x80"), 1, None), 400),
     ("map with array32 claiming 50M", lambda: (raw_frame(b"\x81\xa1x\xdd\x02\xfa\xf0\x80"), 1, None), 400),
     ("nesting 100000 deep", lambda: (raw_frame(nested(100000)), 1, None), 413),

@@ -296,3 +296,31 @@ def test_checkpoints_ed25519(tmp_path):
     hmac_key.write_text("0123456789abcdef0123456789abcdef\n")
     proc = trawl("verify", "--store", data_dir, "--checkpoint-key", hmac_key)
     assert proc.returncode == 1
+
+
+def test_readers_next_to_a_live_writer(tmp_path, daemons):
+    """query and verify while another process appends: whole blocks only."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    writer = daemons.start([STORE_WRITE, str(data_dir / "store"), "--per-batch", "1",
+                            "--segment-bytes", "4096"], stdin=subprocess.PIPE)
+    many = [dict(r, message="%s %d" % (r["message"], i)) for i in range(12) for r in RECORDS]
+    seen = 0
+    for i, rec in enumerate(many):
+        writer.stdin.write(json.dumps(rec).encode() + b"\n")
+        writer.stdin.flush()
+        if i % 7 == 0 and (data_dir / "store").exists():
+            proc = trawl("verify", "--store", data_dir)
+            assert proc.returncode == 0, proc.stdout
+            proc = trawl("query", "--store", data_dir)
+            assert proc.returncode in (0, 1), proc.stderr
+            got = [json.loads(l) for l in proc.stdout.decode().splitlines()]
+            assert got == many[:len(got)]
+            assert seen <= len(got) <= i + 1
+            seen = len(got)
+    writer.stdin.close()
+    assert writer.wait(timeout=30) == 0
+    proc = trawl("query", "--store", data_dir)
+    assert [json.loads(l) for l in proc.stdout.decode().splitlines()] == many
+    proc = trawl("verify", "--store", data_dir)
+    assert proc.stdout == b"ok %d blocks\n" % len(many)

@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+#include <signal.h>
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -234,8 +237,8 @@ copy_file(const char *src, const char *dst, long len)
 
 	if (in == NULL || out == NULL)
 		r = -1;
-	while (r == 0 && left > 0 && (n = fread(buf, 1, left < (long)sizeof(buf) ?
-	    (size_t)left : sizeof(buf), in)) > 0) {
+	while (r == 0 && left > 0 && (n = fread(buf, 1,
+	    left < (long)sizeof(buf) ? (size_t)left : sizeof(buf), in)) > 0) {
 		if (fwrite(buf, 1, n, out) != n)
 			r = -1;
 		left -= (long)n;
@@ -343,12 +346,14 @@ test_roundtrip(void)
 		tw_buf_init(&frames[i], 1 << 20);
 		for (int k = 0; k <= i; k++) {
 			char json[256];
-			snprintf(json, sizeof(json), "{\"time\":%d%03d000000000,"
-			    "\"message\":\"batch %d record %d\",\"observed_time\":"
-			    "1718000000000000001}", 1718, i, i, k);
+			snprintf(json, sizeof(json), "{\"time\":"
+			    "%d%03d000000000,\"message\":\"batch %d record "
+			    "%d\",\"observed_time\":1718000000000000001}",
+			    1718, i, i, k);
 			tw_buf_reset(&rec);
 			tw_mpw_init(&w, &rec);
-			if (tw_record_from_json(json, strlen(json), &w, NULL) != 0 ||
+			if (tw_record_from_json(json, strlen(json), &w,
+			    NULL) != 0 ||
 			    tw_batch_enc_add(enc, rec.data, rec.len) != 0)
 				abort();
 		}
@@ -581,8 +586,10 @@ test_dedup(void)
 	o.dedup_gaps_max = 2;
 	if ((s = open_store(tdir("dedup-gaps"), &o)) == NULL)
 		return;
-	ok(append_simple(s, "g", 1, 8) == 0 && append_simple(s, "g", 3, 8) == 0 &&
-	    append_simple(s, "g", 5, 8) == 0 && append_simple(s, "g", 7, 8) == 0,
+	ok(append_simple(s, "g", 1, 8) == 0 &&
+	    append_simple(s, "g", 3, 8) == 0 &&
+	    append_simple(s, "g", 5, 8) == 0 &&
+	    append_simple(s, "g", 7, 8) == 0,
 	    "dedup: four runs");
 	tw_store_stats(s, &st);
 	is_int(st.dedup_gaps_forced, 1, "dedup: one gap closed by force");
@@ -696,8 +703,9 @@ test_torn_tail(void)
 		cases++;
 		/* Appending and verifying after every cut costs two more
 		 * fsyncs: do it for every 4th length and the edges. */
-		if (!torn_case_full(work, 2, cut - last, (cut - last) % 4 == 0 ||
-		    cut - last < 4 || size - cut < 4)) {
+		bool full = (cut - last) % 4 == 0 || cut - last < 4 ||
+		    size - cut < 4;
+		if (!torn_case_full(work, 2, cut - last, full)) {
 			diag("torn: truncated to %ld failed", cut);
 			bad++;
 		}
@@ -1106,7 +1114,8 @@ test_checkpoints(void)
 		ok(k2 != NULL && tw_store_checkpoint_verify(ck, pub, &c,
 		    NULL) == 0 && tw_store_ckpt_render(&c, TW_STORE_SIG_ED25519,
 		    k2, &b) == 0 && write_bytes(ck, b.data, b.len, false) == 0,
-		    "ckpt: replace a checkpoint with one signed by another key");
+		    "ckpt: replace a checkpoint with one signed by another "
+		    "key");
 		is_int(verify(dir, pub), -1, "ckpt: verify finds the replaced "
 		    "checkpoint");
 		ok(vres.index == 3 && strstr(vres.what, "signature") != NULL,
@@ -1406,8 +1415,9 @@ test_concurrent_reader(void)
 	}
 	pthread_join(th, NULL);
 	tw_store_close(s);
-	ok(want == (uint64_t)nblocks + 1 && good && errors == 0, "live: a reader following the "
-	    "writer saw all %" PRIu64 " blocks whole and in order",
+	ok(want == (uint64_t)nblocks + 1 && good && errors == 0,
+	    "live: a reader following the writer saw all %" PRIu64
+	    " blocks whole and in order",
 	    want - 1);
 
 	/* A block appended in two steps is invisible until whole. */
@@ -1440,6 +1450,59 @@ test_concurrent_reader(void)
 	    "live: once whole it is");
 	tw_store_reader_free(r);
 	is_int(verify(dir, NULL), nblocks + 1, "live: verify ok");
+}
+
+/* A writer killed with SIGKILL mid-stream loses nothing it acked. */
+static void
+test_kill9(void)
+{
+	const char *dir = tdir("kill9");
+	struct tw_store_opts o = small_opts();
+	struct tw_store_stats st;
+	struct tw_store *s;
+	uint64_t acked[4096];
+	size_t nacked = 0, missing = 0;
+	int fds[2], status;
+	pid_t pid;
+	ssize_t k;
+
+	if (pipe(fds) != 0)
+		abort();
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		if ((s = tw_store_open(dir, &o, NULL)) == NULL)
+			_exit(1);
+		for (uint64_t i = 1; ; i++) {
+			if (append_simple(s, "k9", i, 100 + i % 500) != 0)
+				_exit(1);
+			if (write(fds[1], &i, sizeof(i)) != sizeof(i))
+				_exit(1);
+		}
+	}
+	close(fds[1]);
+	while (nacked < 200 && (k = read(fds[0], &acked[nacked],
+	    sizeof(acked[0]))) == sizeof(acked[0]))
+		nacked++;
+	kill(pid, SIGKILL);
+	while (nacked < sizeof(acked) / sizeof(acked[0]) &&
+	    (k = read(fds[0], &acked[nacked], sizeof(acked[0]))) ==
+	    sizeof(acked[0]))
+		nacked++;
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	ok(WIFSIGNALED(status) && nacked >= 200, "kill9: writer killed after "
+	    "%zu acks", nacked);
+	if ((s = open_store(dir, &o)) == NULL)
+		return;
+	for (size_t i = 0; i < nacked; i++)
+		missing += !tw_store_has(s, "k9", acked[i]);
+	is_int(missing, 0, "kill9: every acked batch is there after reopen");
+	is_int(append_simple(s, "k9", 1000000, 100), 0,
+	    "kill9: the lock was released; appends go on");
+	tw_store_stats(s, &st);
+	tw_store_close(s);
+	ok(verify(dir, NULL) == (long)st.blocks, "kill9: verify ok %" PRIu64
+	    " blocks", st.blocks);
 }
 
 static double
@@ -1488,6 +1551,7 @@ main(void)
 	TIMED(test_time_index);
 	TIMED(test_cursor);
 	TIMED(test_concurrent_reader);
+	TIMED(test_kill9);
 	rm_rf(fbase);
 	rm_rf(base);
 	return done_testing();
