@@ -20,6 +20,37 @@ static const struct tw_conf_key http_keys[] = {
 	{ NULL },
 };
 
+static const struct tw_conf_key spool_keys[] = {
+	{ .name = "max_bytes", .type = TW_CONF_SIZE,
+	  .offset = offsetof(struct agent_spool, max_bytes), .def = "1GiB",
+	  .min = 4 << 20, .max = TW_CONF_NOMAX,
+	  .desc = "Bound of the on-disk spool; when it is reached the agent "
+	      "stops reading files (nothing is dropped) and /readyz says "
+	      "503 \"spool full\"." },
+	{ NULL },
+};
+
+static const struct tw_conf_key batch_keys[] = {
+	{ .name = "max_bytes", .type = TW_CONF_SIZE,
+	  .offset = offsetof(struct agent_batch, max_bytes), .def = "1MiB",
+	  .min = 4096, .max = 8 << 20,
+	  .desc = "Compressed size a batch is cut at (estimated from the "
+	      "compression ratio so far)." },
+	{ .name = "max_records", .type = TW_CONF_INT,
+	  .offset = offsetof(struct agent_batch, max_records),
+	  .def = "10000", .min = 1, .max = 50000,
+	  .desc = "Records a batch is cut at." },
+	{ .name = "linger", .type = TW_CONF_DURATION,
+	  .offset = offsetof(struct agent_batch, linger_ms), .def = "1s",
+	  .min = 1, .max = 60000,
+	  .desc = "Longest a record waits for its batch to fill." },
+	{ .name = "zstd_level", .type = TW_CONF_INT,
+	  .offset = offsetof(struct agent_batch, zstd_level), .def = "1",
+	  .min = 1, .max = 19,
+	  .desc = "zstd compression level of batches." },
+	{ NULL },
+};
+
 static const struct tw_conf_key agent_keys[] = {
 	{ .name = "id", .type = TW_CONF_STR,
 	  .offset = offsetof(struct agent_self, id),
@@ -32,6 +63,25 @@ static const struct tw_conf_key agent_keys[] = {
 	  .offset = offsetof(struct agent_self, http),
 	  .sub = http_keys,
 	  .desc = "The agent's own HTTP endpoints." },
+	{ .name = "spool", .type = TW_CONF_SECTION,
+	  .offset = offsetof(struct agent_self, spool),
+	  .sub = spool_keys,
+	  .desc = "The on-disk spool of batches (data_dir/spool)." },
+	{ .name = "batch", .type = TW_CONF_SECTION,
+	  .offset = offsetof(struct agent_self, batch),
+	  .sub = batch_keys,
+	  .desc = "How records are packed into batches." },
+	{ .name = "drain_timeout", .type = TW_CONF_DURATION,
+	  .offset = offsetof(struct agent_self, drain_timeout_ms),
+	  .def = "5s", .min = 0, .max = 600000,
+	  .desc = "On SIGTERM, how long the agent goes on sending the spool "
+	      "before it exits (what is left is sent after the restart)." },
+	{ .name = "self_exclude", .type = TW_CONF_STRLIST,
+	  .offset = offsetof(struct agent_self, self_exclude),
+	  .def = "trawl-agent*", .flags = TW_CONF_RELOADABLE,
+	  .desc = "Glob patterns of file names (the last path component; "
+	      "for /var/log/containers that starts with the pod name) the "
+	      "agent never tails, so that it does not read its own logs." },
 	{ NULL },
 };
 
@@ -55,6 +105,20 @@ static const struct tw_conf_key tail_keys[] = {
 	  .offset = offsetof(struct agent_input, read_from), .def = "head",
 	  .enum_values = read_from_values, .flags = TW_CONF_RELOADABLE,
 	  .desc = "Where to start in files first seen at start-up." },
+	{ .name = "idle_flush", .type = TW_CONF_DURATION,
+	  .offset = offsetof(struct agent_input, idle_flush_ms), .def = "5s",
+	  .min = 10, .max = 3600000, .flags = TW_CONF_RELOADABLE,
+	  .desc = "How long an unterminated last line (or a partial CRI "
+	      "record) waits for the rest before it is emitted with "
+	      "incomplete: true; also how long a rotated or deleted file "
+	      "is kept open once drained." },
+	{ .name = "max_line", .type = TW_CONF_SIZE,
+	  .offset = offsetof(struct agent_input, max_line),
+	  .def = "1008KiB", .min = 1024, .max = 1008 << 10,
+	  .flags = TW_CONF_RELOADABLE,
+	  .desc = "Longer lines are cut to this many bytes and marked "
+	      "truncated: true; the file goes on (the room left to 1 MiB "
+	      "is for the record's other fields)." },
 	{ NULL },
 };
 
@@ -95,11 +159,41 @@ static const struct tw_conf_key out_http_keys[] = {
 	{ .name = "ca_file", .type = TW_CONF_PATH,
 	  .offset = offsetof(struct agent_output, ca_file),
 	  .flags = TW_CONF_RELOADABLE,
-	  .desc = "CA bundle that verifies the collector's certificate." },
+	  .desc = "CA bundle that verifies the collector's certificate "
+	      "(chain and host name are always verified)." },
+	{ .name = "cert_file", .type = TW_CONF_PATH,
+	  .offset = offsetof(struct agent_output, cert_file),
+	  .flags = TW_CONF_RELOADABLE,
+	  .desc = "Client certificate (PEM) for mutual TLS." },
+	{ .name = "key_file", .type = TW_CONF_PATH,
+	  .offset = offsetof(struct agent_output, key_file),
+	  .flags = TW_CONF_SECRET | TW_CONF_RELOADABLE,
+	  .desc = "Private key (PEM) of cert_file." },
 	{ .name = "timeout", .type = TW_CONF_DURATION,
 	  .offset = offsetof(struct agent_output, timeout_ms), .def = "30s",
 	  .min = 100, .max = 3600000, .flags = TW_CONF_RELOADABLE,
-	  .desc = "Deadline of one request." },
+	  .desc = "Deadline of one request; a collector that accepts and "
+	      "never answers is given up on after it." },
+	{ .name = "max_in_flight", .type = TW_CONF_INT,
+	  .offset = offsetof(struct agent_output, max_in_flight),
+	  .def = "4", .min = 1, .max = 64,
+	  .desc = "Batches being sent at once." },
+	{ .name = "backoff_min", .type = TW_CONF_DURATION,
+	  .offset = offsetof(struct agent_output, backoff_min_ms),
+	  .def = "100ms", .min = 1, .max = 60000, .flags = TW_CONF_RELOADABLE,
+	  .desc = "First retry delay after a network error or 5xx; it "
+	      "doubles per failure, with full jitter." },
+	{ .name = "backoff_max", .type = TW_CONF_DURATION,
+	  .offset = offsetof(struct agent_output, backoff_max_ms),
+	  .def = "30s", .min = 1, .max = 3600000,
+	  .flags = TW_CONF_RELOADABLE,
+	  .desc = "Cap of the retry delay." },
+	{ .name = "auth_retry", .type = TW_CONF_DURATION,
+	  .offset = offsetof(struct agent_output, auth_retry_ms),
+	  .def = "60s", .min = 100, .max = 3600000,
+	  .flags = TW_CONF_RELOADABLE,
+	  .desc = "After a 401 or 403 sending stops (an alarm is logged) "
+	      "and one batch is tried again this often." },
 	{ NULL },
 };
 
@@ -130,8 +224,9 @@ const struct tw_conf_key agent_conf_keys[] = {
 	{ .name = "inputs", .type = TW_CONF_LIST,
 	  .offset = offsetof(struct agent_conf, inputs),
 	  .item_size = sizeof(struct agent_input), .variants = input_variants,
-	  .flags = TW_CONF_REQUIRED,
-	  .desc = "What to read: files to tail and push receivers." },
+	  .flags = TW_CONF_REQUIRED | TW_CONF_RELOADABLE,
+	  .desc = "What to read: files to tail and push receivers. Tail "
+	      "inputs may be added, removed and changed on SIGHUP." },
 	{ .name = "output", .type = TW_CONF_SECTION,
 	  .offset = offsetof(struct agent_conf, output),
 	  .variants = output_variants, .flags = TW_CONF_REQUIRED,
@@ -160,6 +255,48 @@ check_inputs(struct agent_conf *c, struct tw_conf_diag *d)
 	}
 }
 
+/* What a collector accepts in Trawl-Agent (collector/batch_sink.h). */
+#define AGENT_ID_MAX 246
+
+static bool
+agent_id_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > AGENT_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* Bounds that tie two keys together. */
+static void
+check_pairs(struct agent_conf *c, struct tw_conf_diag *d)
+{
+	const struct agent_self *a = &c->agent;
+	const struct agent_output *o = &c->output;
+
+	if (a->spool.max_bytes < 4 * a->batch.max_bytes)
+		tw_conf_diag_at(d, "agent.spool.max_bytes", "'agent.spool."
+		    "max_bytes' must be at least 4 times 'agent.batch."
+		    "max_bytes'");
+	if (o->type == NULL || strcmp(o->type, "http") != 0)
+		return;
+	if (o->url != NULL && strncmp(o->url, "http://", 7) != 0 &&
+	    strncmp(o->url, "https://", 8) != 0)
+		tw_conf_diag_at(d, "output.url", "'output.url' must start with "
+		    "http:// or https://");
+	if (o->backoff_min_ms > o->backoff_max_ms)
+		tw_conf_diag_at(d, "output.backoff_min", "'output.backoff_min' "
+		    "is larger than 'output.backoff_max'");
+	if ((o->cert_file == NULL) != (o->key_file == NULL))
+		tw_conf_diag_at(d, o->cert_file != NULL ? "output.cert_file" :
+		    "output.key_file", "'output.cert_file' and 'output."
+		    "key_file' go together");
+}
+
 int
 agent_conf_load(const char *path, unsigned opts, struct agent_conf *c,
     struct tw_conf_diag *d)
@@ -171,6 +308,7 @@ agent_conf_load(const char *path, unsigned opts, struct agent_conf *c,
 	if ((r = tw_conf_load_file(path, agent_conf_keys, c, opts, d)) != 0)
 		return r;
 	check_inputs(c, d);
+	check_pairs(c, d);
 	if (c->agent.id == NULL) {
 		if (gethostname(host, sizeof(host)) != 0)
 			snprintf(host, sizeof(host), "localhost");
@@ -178,6 +316,10 @@ agent_conf_load(const char *path, unsigned opts, struct agent_conf *c,
 		if ((c->agent.id = strdup(host)) == NULL)
 			return TW_ENOMEM;
 	}
+	if (!agent_id_valid(c->agent.id))
+		tw_conf_diag_at(d, "agent.id", "'agent.id' must be 1 to %d "
+		    "printable ASCII characters (the collector's limit)",
+		    AGENT_ID_MAX);
 	return tw_conf_diag_count(d) > before ? TW_ECONFIG : 0;
 }
 

@@ -14,6 +14,8 @@ struct agent_input {
 	struct tw_conf_strv paths;
 	struct tw_conf_strv exclude;
 	int read_from; /* AGENT_READ_FROM_* */
+	uint64_t idle_flush_ms;
+	uint64_t max_line;
 	/* http */
 	char *listen;
 };
@@ -26,7 +28,13 @@ struct agent_output {
 	char *url;
 	char *token_file;
 	char *ca_file;
+	char *cert_file;
+	char *key_file;
 	uint64_t timeout_ms;
+	int64_t max_in_flight;
+	uint64_t backoff_min_ms;
+	uint64_t backoff_max_ms;
+	uint64_t auth_retry_ms;
 	/* kafka */
 	char *brokers;
 	char *topic;
@@ -36,10 +44,25 @@ struct agent_http {
 	char *listen;
 };
 
+struct agent_spool {
+	uint64_t max_bytes;
+};
+
+struct agent_batch {
+	uint64_t max_bytes;
+	int64_t max_records;
+	uint64_t linger_ms;
+	int64_t zstd_level;
+};
+
 struct agent_self {
 	char *id;
 	char *data_dir;
 	struct agent_http http;
+	struct agent_spool spool;
+	struct agent_batch batch;
+	uint64_t drain_timeout_ms;
+	struct tw_conf_strv self_exclude;
 };
 
 struct agent_conf {

@@ -2,6 +2,7 @@
 #ifndef TRAWL_COLLECTOR_CONF_H
 #define TRAWL_COLLECTOR_CONF_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -27,6 +28,33 @@ struct collector_store {
 	char *checkpoint_key_file;
 };
 
+/* collector.tls: HTTPS, and client certificates (lib/httpd.h). */
+struct collector_tls {
+	char *cert_file;
+	char *key_file;
+	char *client_ca_file;
+};
+
+/* collector.detect: the detect stage (collector/detect_stage.h). */
+struct collector_detect {
+	bool enabled;
+	uint64_t poll_ms;
+	uint64_t linger_ms;
+	int64_t alerts_max;
+	uint64_t replay_ms;
+	uint64_t replay_max_bytes;
+	uint64_t drain_timeout_ms;
+	bool sigma_skip;
+};
+
+/* collector.alert_log: the alert log's segment store (alert_log.h). */
+struct collector_alert_log {
+	uint64_t segment_max_bytes;
+	uint64_t segment_max_age_ms;
+	uint64_t retention_bytes;
+	uint64_t retention_age_ms;
+};
+
 struct collector_self {
 	char *data_dir;
 	char *listen;
@@ -34,6 +62,9 @@ struct collector_self {
 	uint64_t drain_timeout_ms;
 	struct collector_limits limits;
 	struct collector_store store;
+	struct collector_tls tls;
+	struct collector_detect detect;
+	struct collector_alert_log alert_log;
 };
 
 /* sinks[]: where alerts go, picked by `type`. */
@@ -47,10 +78,33 @@ struct collector_sink {
 	/* kafka */
 	char *brokers;
 	char *topic;
+	/* every type (collector/sink.h) */
+	char *name;	    /* cursor name; default from type and target */
+	int64_t queue_max;  /* alerts in flight */
+};
+
+/* inputs[].start: where a new consumer group begins. */
+enum kafka_start {
+	KAFKA_START_EARLIEST,
+	KAFKA_START_LATEST,
+};
+
+/* inputs[]: where batches come from besides HTTP ingest, picked by `type`. */
+struct collector_input {
+	char *type; /* "kafka" */
+	/* kafka (collector/kafka_input.h) */
+	char *brokers;
+	char *topic;
+	char *group_id;
+	int start; /* enum kafka_start */
+	struct tw_conf_strv properties; /* librdkafka "name=value" */
+	char *sasl_password_file;
+	uint64_t deadletter_max; /* bytes in <data_dir>/deadletter */
 };
 
 struct collector_conf {
 	struct collector_self collector;
+	struct tw_conf_list inputs; /* struct collector_input */
 	struct tw_conf_strv rules;
 	struct tw_conf_list sinks; /* struct collector_sink */
 };

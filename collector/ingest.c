@@ -2,7 +2,6 @@
  * acknowledged only once stored. */
 #include "config.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,43 +12,17 @@
 #include <time.h>
 
 #include "batch.h"
+#include "batch_sink.h"
 #include "httpd.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
 #include "parser.h"
-#include "store.h"
 #include "timefmt.h"
 #include "tokens.h"
 
 #define BATCH_CONTENT_TYPE "application/vnd.trawl.batch+msgpack"
-#define AGENT_ID_MAX 255
 #define RECORDS_PREFIX "records:"
-
-/* Why a request was turned away: the label of rejected_total. */
-enum reject {
-	REJ_NO_TOKEN,
-	REJ_BAD_TOKEN,
-	REJ_FORBIDDEN,
-	REJ_BAD_REQUEST,
-	REJ_TOO_BIG,
-	REJ_RATIO,
-	REJ_LIMIT,
-	REJ_ZSTD,
-	REJ_MSGPACK,
-	REJ_DEPTH,
-	REJ_COUNT,
-	REJ_STORE_FULL,
-	REJ_STORE_ERROR,
-	REJ_DRAINING,
-	REJ_N
-};
-
-static const char *const reject_names[REJ_N] = {
-	"no_token", "bad_token", "forbidden", "bad_request", "too_big",
-	"ratio", "limit", "zstd", "msgpack", "depth", "count", "store_full",
-	"store_error", "draining",
-};
 
 /* What a reload may change, swapped under the lock. */
 struct ingest_policy {
@@ -58,7 +31,7 @@ struct ingest_policy {
 };
 
 struct ingest {
-	struct tw_store *store;
+	struct batch_sink *sink;
 	pthread_rwlock_t lock;
 	struct ingest_policy policy;
 	pthread_key_t tls; /* struct worker per handler thread */
@@ -66,9 +39,6 @@ struct ingest {
 	_Atomic uint64_t records_seq; /* seq of /v1/records batches */
 
 	struct tw_counter *requests[6]; /* 200 400 401 403 413 503/429 */
-	struct tw_counter *bytes_in, *records_in, *batches_in, *duplicates;
-	struct tw_counter *rejected[REJ_N];
-	struct tw_histogram *commit_seconds;
 };
 
 /* Per handler thread: a zstd decoder, an encoder and their buffers. */
@@ -113,27 +83,13 @@ worker_get(struct ingest *in)
 	return w;
 }
 
-static void
-policy_limits(const struct collector_limits *cl, struct tw_batch_limits *lim)
-{
-	tw_batch_limits_default(lim);
-	lim->compressed_max = cl->body_max;
-	lim->decompressed_max = cl->batch_max;
-	lim->ratio_max = (uint32_t)cl->ratio_max;
-	lim->records_max = (uint32_t)cl->records_max;
-	lim->record_max = cl->record_max;
-	lim->mp.depth_max = (uint32_t)cl->depth_max;
-	lim->mp.map_max = (uint32_t)cl->map_max;
-	lim->mp.array_max = (uint32_t)cl->map_max;
-}
-
 /* Build the policy a config asks for; *why on a bad tokens file. */
 static int
 policy_load(const struct collector_conf *conf, struct ingest_policy *p,
     char **why)
 {
 	memset(p, 0, sizeof(*p));
-	policy_limits(&conf->collector.limits, &p->limits);
+	batch_limits_from_conf(&conf->collector.limits, &p->limits);
 	if (conf->collector.tokens_file != NULL &&
 	    (p->tokens = tokens_load(conf->collector.tokens_file, why)) ==
 	    NULL)
@@ -156,9 +112,9 @@ count_status(struct ingest *in, int status)
 /* Turn a request away: status, a JSON reason, and the counters. */
 static int
 reject(struct ingest *in, struct tw_http_resp *resp, int status,
-    enum reject why, const char *reason)
+    enum batch_reject why, const char *reason)
 {
-	tw_counter_inc(in->rejected[why]);
+	batch_sink_reject(in->sink, why);
 	count_status(in, status);
 	tw_ignore(tw_http_resp_error(resp, status, reason));
 	if (status == 401)
@@ -166,33 +122,28 @@ reject(struct ingest *in, struct tw_http_resp *resp, int status,
 		    "Bearer"));
 	if (status == 503 || status == 429)
 		tw_ignore(tw_http_resp_add_header(resp, "Retry-After",
-		    why == REJ_STORE_FULL ? "30" : "5"));
+		    why == BATCH_REJ_STORE_FULL ? "30" : "5"));
 	return 1;
+}
+
+/* A sink result that is not an ack, as the HTTP answer it calls for. */
+static int
+reject_result(struct ingest *in, struct tw_http_resp *resp,
+    const struct batch_result *res)
+{
+	return reject(in, resp, res->status, res->reason, res->message);
 }
 
 static bool
 parse_u64(const char *s, uint64_t *out)
 {
-	char *end;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno == 0 && *end == '\0';
+	return s != NULL && batch_parse_u64(s, strlen(s), out);
 }
 
 static bool
 valid_agent_id(const char *s)
 {
-	size_t n = s != NULL ? strlen(s) : 0;
-
-	if (n == 0 || n > AGENT_ID_MAX - sizeof(RECORDS_PREFIX))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-			return false;
-	return true;
+	return s != NULL && batch_agent_id_valid(s, strlen(s));
 }
 
 /* The token check both routes share; 0 or a rejection already filled. */
@@ -209,16 +160,22 @@ authorize(struct ingest *in, const struct tw_http_req *req,
 	pthread_rwlock_unlock(&in->lock);
 	switch (v) {
 	case TOKENS_OK:
+		/* Binding agent ids to certificates is not enforced yet. */
+		if (req->client_cn != NULL && strcmp(req->client_cn, agent) != 0)
+			tw_debug("ingest", "client certificate name differs from "
+			    "the agent id; not enforced", "agent", agent,
+			    "client_cn", req->client_cn, "peer", req->peer);
 		return 0;
 	case TOKENS_MISSING:
-		return reject(in, resp, 401, REJ_NO_TOKEN,
+		return reject(in, resp, 401, BATCH_REJ_NO_TOKEN,
 		    "missing bearer token");
 	case TOKENS_UNKNOWN:
-		return reject(in, resp, 401, REJ_BAD_TOKEN, "invalid token");
+		return reject(in, resp, 401, BATCH_REJ_BAD_TOKEN,
+		    "invalid token");
 	case TOKENS_FORBIDDEN:
 		break;
 	}
-	return reject(in, resp, 403, REJ_FORBIDDEN,
+	return reject(in, resp, 403, BATCH_REJ_FORBIDDEN,
 	    "token not allowed for this agent id");
 }
 
@@ -235,34 +192,34 @@ batches_headers(void *arg, const struct tw_http_req *req,
 	uint32_t records_max;
 
 	if (atomic_load(&in->draining))
-		return reject(in, resp, 503, REJ_DRAINING, "shutting down");
+		return reject(in, resp, 503, BATCH_REJ_DRAINING,
+		    "shutting down");
 	if (!valid_agent_id(agent))
-		return reject(in, resp, 400, REJ_BAD_REQUEST,
+		return reject(in, resp, 400, BATCH_REJ_BAD_REQUEST,
 		    "missing or invalid Trawl-Agent header");
 	if (authorize(in, req, agent, resp) != 0)
 		return 1;
 	if (!parse_u64(tw_http_req_header(req, "Trawl-Batch"), &seq))
-		return reject(in, resp, 400, REJ_BAD_REQUEST,
+		return reject(in, resp, 400, BATCH_REJ_BAD_REQUEST,
 		    "missing or invalid Trawl-Batch header");
 	if (!parse_u64(tw_http_req_header(req, "Trawl-Records"), &records))
-		return reject(in, resp, 400, REJ_BAD_REQUEST,
+		return reject(in, resp, 400, BATCH_REJ_BAD_REQUEST,
 		    "missing or invalid Trawl-Records header");
 	if (ctype == NULL || strncasecmp(ctype, BATCH_CONTENT_TYPE,
 	    strlen(BATCH_CONTENT_TYPE)) != 0)
-		return reject(in, resp, 400, REJ_BAD_REQUEST,
+		return reject(in, resp, 400, BATCH_REJ_BAD_REQUEST,
 		    "Content-Type must be " BATCH_CONTENT_TYPE);
 	if (cenc == NULL || strcasecmp(cenc, "zstd") != 0)
-		return reject(in, resp, 400, REJ_BAD_REQUEST,
+		return reject(in, resp, 400, BATCH_REJ_BAD_REQUEST,
 		    "Content-Encoding must be zstd");
 	pthread_rwlock_rdlock(&in->lock);
 	records_max = in->policy.limits.records_max;
 	pthread_rwlock_unlock(&in->lock);
 	if (records > records_max)
-		return reject(in, resp, 413, REJ_LIMIT,
+		return reject(in, resp, 413, BATCH_REJ_LIMIT,
 		    "more records than records_max");
 	/* A retry of a stored batch is acknowledged without its body. */
-	if (tw_store_has(in->store, agent, seq)) {
-		tw_counter_inc(in->duplicates);
+	if (batch_sink_known(in->sink, agent, seq)) {
 		count_status(in, 200);
 		tw_ignore(tw_http_resp_set_body(resp, "application/json",
 		    "{\"accepted\":0,\"duplicate\":true}",
@@ -272,83 +229,6 @@ batches_headers(void *arg, const struct tw_http_req *req,
 	return 0;
 }
 
-static int
-decode_error(struct ingest *in, struct tw_http_resp *resp, int r)
-{
-	switch (r) {
-	case TW_ETOOBIG:
-		return reject(in, resp, 413, REJ_TOO_BIG,
-		    "batch over a size limit");
-	case TW_ERATIO:
-		return reject(in, resp, 413, REJ_RATIO,
-		    "compression ratio over ratio_max");
-	case TW_ELIMIT:
-		return reject(in, resp, 413, REJ_LIMIT,
-		    "over a record or frame limit");
-	case TW_EZSTD:
-		return reject(in, resp, 400, REJ_ZSTD, "bad zstd frame");
-	case TW_EDEPTH:
-		return reject(in, resp, 400, REJ_DEPTH,
-		    "msgpack nested too deep");
-	case TW_ECOUNT:
-		return reject(in, resp, 400, REJ_COUNT,
-		    "record count does not match Trawl-Records");
-	case TW_ENOMEM:
-		return reject(in, resp, 503, REJ_STORE_ERROR, "out of memory");
-	default:
-		return reject(in, resp, 400, REJ_MSGPACK, "bad msgpack records");
-	}
-}
-
-static double
-seconds_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* Store one decoded batch; 0 stored, 1 duplicate, else a rejection. */
-static int
-store_batch(struct ingest *in, struct tw_http_resp *resp, const char *agent,
-    uint64_t seq, const struct tw_batch_info *info, const void *frame,
-    size_t len)
-{
-	struct timespec t0;
-	int r;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = tw_store_append(in->store, agent, seq, info, frame, len, NULL);
-	tw_histogram_observe(in->commit_seconds, seconds_since(&t0));
-	switch (r) {
-	case 0:
-		tw_counter_inc(in->batches_in);
-		tw_counter_add(in->records_in, info->records);
-		tw_counter_add(in->bytes_in, len);
-		return 0;
-	case TW_EEXISTS:
-		tw_counter_inc(in->duplicates);
-		return 1;
-	case TW_ETOOBIG:
-		return -reject(in, resp, 413, REJ_TOO_BIG,
-		    "batch over the store's block limit");
-	case TW_ECLOSED:
-		return -reject(in, resp, 503, REJ_DRAINING, "shutting down");
-	case TW_EIO:
-		if (errno == ENOSPC)
-			return -reject(in, resp, 503, REJ_STORE_FULL,
-			    "store full");
-		/* FALLTHROUGH */
-	default:
-		tw_error("ingest", "cannot store a batch", "agent", agent,
-		    "error", tw_strerror(r));
-		return -reject(in, resp, 503, REJ_STORE_ERROR,
-		    "cannot store the batch");
-	}
-}
-
 static void
 batches_request(void *arg, const struct tw_http_req *req,
     struct tw_http_resp *resp)
@@ -356,38 +236,35 @@ batches_request(void *arg, const struct tw_http_req *req,
 	struct ingest *in = arg;
 	const char *agent = tw_http_req_header(req, "Trawl-Agent");
 	struct tw_batch_limits lim;
-	struct tw_batch_info info;
+	struct batch_result res;
 	struct worker *w;
 	uint64_t seq = 0, records = 0;
 	char body[64];
-	int r;
 
 	parse_u64(tw_http_req_header(req, "Trawl-Batch"), &seq);
 	parse_u64(tw_http_req_header(req, "Trawl-Records"), &records);
 	if ((w = worker_get(in)) == NULL) {
-		reject(in, resp, 503, REJ_STORE_ERROR, "out of memory");
+		reject(in, resp, 503, BATCH_REJ_STORE_ERROR, "out of memory");
 		return;
 	}
 	pthread_rwlock_rdlock(&in->lock);
 	lim = in->policy.limits;
 	pthread_rwlock_unlock(&in->lock);
-	if ((r = tw_batch_decode(w->dec, req->body, req->body_len, &lim,
-	    (int64_t)records, &w->records, &info)) != 0) {
-		decode_error(in, resp, r);
-		tw_buf_reset(&w->records);
-		return;
-	}
-	tw_buf_reset(&w->records);
-	if ((r = store_batch(in, resp, agent, seq, &info, req->body,
-	    req->body_len)) < 0)
-		return;
-	count_status(in, 200);
-	if (r == 1)
+	switch (batch_sink_put(in->sink, w->dec, &w->records, &lim, agent,
+	    seq, (int64_t)records, req->body, req->body_len, &res)) {
+	case BATCH_STORED:
+		snprintf(body, sizeof(body), "{\"accepted\":%" PRIu32 "}",
+		    res.info.records);
+		break;
+	case BATCH_DUPLICATE:
 		snprintf(body, sizeof(body), "{\"accepted\":0,"
 		    "\"duplicate\":true}");
-	else
-		snprintf(body, sizeof(body), "{\"accepted\":%" PRIu32 "}",
-		    info.records);
+		break;
+	default:
+		reject_result(in, resp, &res);
+		return;
+	}
+	count_status(in, 200);
 	tw_ignore(tw_http_resp_set_body(resp, "application/json", body,
 	    strlen(body)));
 }
@@ -401,14 +278,15 @@ records_headers(void *arg, const struct tw_http_req *req,
 	const char *agent = tw_http_req_header(req, "Trawl-Agent");
 
 	if (atomic_load(&in->draining))
-		return reject(in, resp, 503, REJ_DRAINING, "shutting down");
+		return reject(in, resp, 503, BATCH_REJ_DRAINING,
+		    "shutting down");
 	if (agent != NULL && !valid_agent_id(agent))
-		return reject(in, resp, 400, REJ_BAD_REQUEST,
+		return reject(in, resp, 400, BATCH_REJ_BAD_REQUEST,
 		    "invalid Trawl-Agent header");
 	if (authorize(in, req, agent != NULL ? agent : "http", resp) != 0)
 		return 1;
 	if (tw_http_req_query(req, "format") == NULL)
-		return reject(in, resp, 400, REJ_BAD_REQUEST,
+		return reject(in, resp, 400, BATCH_REJ_BAD_REQUEST,
 		    "the format query parameter is required");
 	return 0;
 }
@@ -428,6 +306,7 @@ static int
 records_flush(struct records_ctx *c)
 {
 	struct tw_batch_info info;
+	struct batch_result res;
 	uint64_t seq;
 	int r;
 
@@ -436,14 +315,14 @@ records_flush(struct records_ctx *c)
 	tw_buf_reset(&c->w->frame);
 	if ((r = tw_batch_enc_finish(c->w->enc, &c->w->frame, &info)) != 0) {
 		tw_batch_enc_reset(c->w->enc);
-		c->failed = reject(c->in, c->resp, 503, REJ_STORE_ERROR,
+		c->failed = reject(c->in, c->resp, 503, BATCH_REJ_STORE_ERROR,
 		    "cannot build a batch");
 		return r;
 	}
 	seq = atomic_fetch_add(&c->in->records_seq, 1);
-	if ((r = store_batch(c->in, c->resp, c->agent, seq, &info,
-	    c->w->frame.data, c->w->frame.len)) < 0) {
-		c->failed = 1;
+	if (batch_sink_store(c->in->sink, c->agent, seq, &info,
+	    c->w->frame.data, c->w->frame.len, &res) > BATCH_DUPLICATE) {
+		c->failed = reject_result(c->in, c->resp, &res);
 		return TW_EIO;
 	}
 	c->accepted += info.records;
@@ -462,7 +341,7 @@ records_emit(void *arg, const uint8_t *rec, size_t len)
 		r = tw_batch_enc_add(c->w->enc, rec, len);
 	}
 	if (r != 0 && !c->failed)
-		c->failed = reject(c->in, c->resp, 413, REJ_LIMIT,
+		c->failed = reject(c->in, c->resp, 413, BATCH_REJ_LIMIT,
 		    "a record over record_max");
 	return r;
 }
@@ -478,7 +357,8 @@ records_request(void *arg, const struct tw_http_req *req,
 	struct tw_batch_limits lim;
 	struct tw_parse_opts opts;
 	struct tw_parser *p = NULL;
-	char name[AGENT_ID_MAX + 1], body[64], *why = NULL;
+	char name[sizeof(RECORDS_PREFIX) + BATCH_AGENT_ID_MAX], body[64];
+	char *why = NULL;
 	const char *s = req->body, *end = req->body + req->body_len, *nl;
 	int r = 0;
 
@@ -490,14 +370,14 @@ records_request(void *arg, const struct tw_http_req *req,
 	pthread_rwlock_unlock(&in->lock);
 	c.lim = &lim;
 	if ((c.w = worker_get(in)) == NULL) {
-		reject(in, resp, 503, REJ_STORE_ERROR, "out of memory");
+		reject(in, resp, 503, BATCH_REJ_STORE_ERROR, "out of memory");
 		return;
 	}
 	tw_batch_enc_set_limits(c.w->enc, &lim);
 	tw_parse_opts_default(&opts);
 	opts.observed_time = true;
 	if ((p = tw_parser_new(format, &opts, &why)) == NULL) {
-		reject(in, resp, 400, REJ_BAD_REQUEST,
+		reject(in, resp, 400, BATCH_REJ_BAD_REQUEST,
 		    why != NULL ? why : "unknown format");
 		free(why);
 		return;
@@ -522,7 +402,7 @@ records_request(void *arg, const struct tw_http_req *req,
 	if (c.failed)
 		return;
 	if (r != 0) {
-		reject(in, resp, 400, REJ_BAD_REQUEST, tw_strerror(r));
+		reject(in, resp, 400, BATCH_REJ_BAD_REQUEST, tw_strerror(r));
 		return;
 	}
 	count_status(in, 200);
@@ -530,48 +410,6 @@ records_request(void *arg, const struct tw_http_req *req,
 	    c.accepted);
 	tw_ignore(tw_http_resp_set_body(resp, "application/json", body,
 	    strlen(body)));
-}
-
-static double
-store_gauge(struct ingest *in, int which)
-{
-	struct tw_store_stats st;
-
-	tw_store_stats(in->store, &st);
-	switch (which) {
-	case 0:
-		return (double)st.bytes;
-	case 1:
-		return (double)st.segments;
-	case 2:
-		return (double)st.blocks;
-	default:
-		return (double)st.last_fsync_ns / 1e9;
-	}
-}
-
-static double
-gauge_bytes(void *arg)
-{
-	return store_gauge(arg, 0);
-}
-
-static double
-gauge_segments(void *arg)
-{
-	return store_gauge(arg, 1);
-}
-
-static double
-gauge_blocks(void *arg)
-{
-	return store_gauge(arg, 2);
-}
-
-static double
-gauge_fsync(void *arg)
-{
-	return store_gauge(arg, 3);
 }
 
 static void
@@ -588,40 +426,9 @@ register_metrics(struct ingest *in, struct tw_metrics *m)
 		    "Ingest requests by response status (503 includes 429).",
 		    labels);
 	}
-	for (size_t i = 0; i < REJ_N; i++) {
-		snprintf(labels, sizeof(labels), "reason=\"%s\"",
-		    reject_names[i]);
-		in->rejected[i] = tw_metrics_counter(m,
-		    "trawl_collector_rejected_total",
-		    "Ingest requests turned away, by reason.", labels);
-	}
-	in->bytes_in = tw_metrics_counter(m, "trawl_collector_bytes_in_total",
-	    "Compressed batch bytes stored.", NULL);
-	in->records_in = tw_metrics_counter(m,
-	    "trawl_collector_records_in_total", "Records stored.", NULL);
-	in->batches_in = tw_metrics_counter(m,
-	    "trawl_collector_batches_in_total", "Batches stored.", NULL);
-	in->duplicates = tw_metrics_counter(m,
-	    "trawl_collector_duplicates_total",
-	    "Batches acknowledged as already stored.", NULL);
-	in->commit_seconds = tw_metrics_histogram(m,
-	    "trawl_collector_commit_seconds",
-	    "Time from a decoded batch to its durable ack (group commit, "
-	    "fsync included).", NULL, tw_metrics_latency_bounds,
-	    TW_METRICS_LATENCY_NBOUNDS);
-	tw_ignore(tw_metrics_gauge_fn(m, "trawl_collector_store_bytes",
-	    "Bytes in the store's segment files.", NULL, gauge_bytes, in));
-	tw_ignore(tw_metrics_gauge_fn(m, "trawl_collector_store_segments",
-	    "Segment files in the store.", NULL, gauge_segments, in));
-	tw_ignore(tw_metrics_gauge_fn(m, "trawl_collector_store_blocks",
-	    "Blocks in the store.", NULL, gauge_blocks, in));
-	tw_ignore(tw_metrics_gauge_fn(m,
-	    "trawl_collector_store_last_fsync_seconds",
-	    "Latency of the store's last fdatasync.", NULL, gauge_fsync, in));
 }
-
 struct ingest *
-ingest_new(const struct collector_conf *conf, struct tw_store *store,
+ingest_new(const struct collector_conf *conf, struct batch_sink *sink,
     struct tw_metrics *m, struct tw_httpd *h, char **why)
 {
 	struct tw_httpd_route_ops batches = {
@@ -638,7 +445,7 @@ ingest_new(const struct collector_conf *conf, struct tw_store *store,
 
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return NULL;
-	in->store = store;
+	in->sink = sink;
 	/* Unique and increasing across restarts: the clock in ns. */
 	atomic_store(&in->records_seq, (uint64_t)tw_time_now_ns());
 	if (pthread_rwlock_init(&in->lock, NULL) != 0) {

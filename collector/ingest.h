@@ -5,18 +5,19 @@
 
 #include "collector_conf.h"
 
+struct batch_sink;
 struct tw_httpd;
 struct tw_metrics;
-struct tw_store;
 struct ingest;
 
 /*
- * Build ingest over an open store and register its routes on h (before
- * h starts). conf is read during the call only: the tokens file and the
- * limits are copied in. NULL with *why (malloc'd) on error.
+ * Build ingest over a batch sink (borrowed: it must outlive ingest) and
+ * register its routes on h (before h starts). conf is read during the
+ * call only: the tokens file and the limits are copied in. NULL with *why
+ * (malloc'd) on error.
  */
 struct ingest *ingest_new(const struct collector_conf *conf,
-    struct tw_store *store, struct tw_metrics *m, struct tw_httpd *h,
+    struct batch_sink *sink, struct tw_metrics *m, struct tw_httpd *h,
     char **why);
 
 /*

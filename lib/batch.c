@@ -1,6 +1,7 @@
 /* batch.c: the batch codec: msgpack records in one zstd frame, under limits. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -328,19 +329,104 @@ tw_batch_dec_free(struct tw_batch_dec *dec)
 }
 
 /*
+ * Can the one frame in frame[0..n) produce the content size its header
+ * declares? Walks the block headers (3 bytes each, not the blocks) to the
+ * end of the frame, which must be the end of the input, adding up the
+ * most each block can produce: its size for raw and RLE blocks, the block
+ * maximum for compressed ones. A frame that fails (cut short, trailing
+ * bytes, a reserved block type, or too few blocks for its declared size)
+ * is left to the chunked path, which finds and reports what is wrong; a
+ * frame that passes may still be corrupt inside its compressed blocks.
+ */
+static bool
+frame_plausible(const ZSTD_frameHeader *zfh, const uint8_t *p, size_t n)
+{
+	size_t off = zfh->headerSize, size;
+	uint64_t bound = 0;
+	uint32_t bh;
+
+	if (off > n)
+		return false;
+	do {
+		if (n - off < 3)
+			return false;
+		bh = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 |
+		    (uint32_t)p[off + 2] << 16;
+		off += 3;
+		size = bh >> 3;
+		if (size > zfh->blockSizeMax)
+			return false;
+		switch ((bh >> 1) & 3) {
+		case 0: /* raw: size bytes, copied */
+			if (n - off < size)
+				return false;
+			off += size;
+			bound += size;
+			break;
+		case 1: /* RLE: one byte, repeated size times */
+			if (n - off < 1)
+				return false;
+			off += 1;
+			bound += size;
+			break;
+		case 2: /* compressed: size bytes, at most a block out */
+			if (n - off < size)
+				return false;
+			off += size;
+			bound += zfh->blockSizeMax;
+			break;
+		default:
+			return false;
+		}
+	} while ((bh & 1) == 0);
+	if (zfh->checksumFlag) {
+		if (n - off < 4)
+			return false;
+		off += 4;
+	}
+	return off == n && bound >= zfh->frameContentSize;
+}
+
+/*
+ * The capacity a buffer that started empty has once grown to hold need
+ * bytes (tw_buf_reserve() doubles from 64 bytes, never past ceiling + 1).
+ */
+static size_t
+fresh_cap(size_t cap, size_t need, size_t ceiling)
+{
+	if (need <= cap)
+		return cap;
+	cap = cap != 0 ? cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	if (cap > ceiling + 1)
+		cap = ceiling + 1;
+	if (cap < need)
+		cap = need;
+	return cap;
+}
+
+/*
  * Decompress the one frame in[] into out, never letting out->len pass
- * ceiling: output is produced a chunk at a time and, once at the ceiling,
- * a 1-byte probe tells whether the frame has more (over is then returned).
- * Memory follows the bytes actually produced, not what the frame claims.
+ * ceiling. Chunked (whole == 0), memory follows the bytes actually
+ * produced, not what the frame claims: output space grows a chunk at a
+ * time and, once at the ceiling, a 1-byte probe tells whether the frame
+ * has more (over is then returned). zstd is handed the space a buffer
+ * that started empty would have (fresh_cap()), whatever memory out
+ * already has, so that how far a bad frame gets, and so the error it
+ * gets, never depends on the batches decoded before it. Whole, out
+ * already has room for the declared content size and zstd is handed all
+ * of it (up to the ceiling), so that it decompresses in one pass straight
+ * into out rather than through its window buffer.
  */
 static int
 inflate(ZSTD_DCtx *dctx, const void *frame, size_t n, size_t ceiling,
-    int over, struct tw_buf *out)
+    int over, int whole, struct tw_buf *out)
 {
 	ZSTD_inBuffer in = { frame, n, 0 };
 	ZSTD_outBuffer ob;
 	uint8_t probe[1];
-	size_t z = 1, room, in_before;
+	size_t z = 1, room, in_before, vcap = 0;
 	int rc;
 
 	while (z != 0) {
@@ -350,14 +436,21 @@ inflate(ZSTD_DCtx *dctx, const void *frame, size_t n, size_t ceiling,
 			ob.size = sizeof(probe);
 		} else {
 			room = ceiling - out->len;
-			if (room > BATCH_CHUNK)
-				room = BATCH_CHUNK;
-			if ((rc = tw_buf_reserve(out, room)) != 0)
-				return rc;
-			/* Use whatever capacity a previous batch left. */
-			room = out->cap - 1 - out->len;
-			if (room > ceiling - out->len)
-				room = ceiling - out->len;
+			if (whole && out->cap - 1 > out->len) {
+				/* The room reserved for the content size. */
+				if (room > out->cap - 1 - out->len)
+					room = out->cap - 1 - out->len;
+			} else {
+				if (room > BATCH_CHUNK)
+					room = BATCH_CHUNK;
+				vcap = fresh_cap(vcap, out->len + room + 1,
+				    ceiling);
+				room = vcap - 1 - out->len;
+				if (room > ceiling - out->len)
+					room = ceiling - out->len;
+				if ((rc = tw_buf_reserve(out, room)) != 0)
+					return rc;
+			}
 			ob.dst = out->data + out->len;
 			ob.size = room;
 		}
@@ -458,8 +551,13 @@ tw_batch_decode(struct tw_batch_dec *dec, const void *frame, size_t n,
 	ceiling = lim->decompressed_max;
 	over = TW_ETOOBIG;
 	if (lim->ratio_max != 0) {
-		size_t allow = n > SIZE_MAX / lim->ratio_max ? SIZE_MAX :
-		    n * lim->ratio_max;
+		/*
+		 * The ratio counts past the first MiB (RELIABILITY.md §5): a
+		 * small batch of repetitive lines is no bomb.
+		 */
+		size_t allow = n > (SIZE_MAX - TW_BATCH_RATIO_FREE) /
+		    lim->ratio_max ? SIZE_MAX :
+		    TW_BATCH_RATIO_FREE + n * lim->ratio_max;
 		if (allow < ceiling) {
 			ceiling = allow;
 			over = TW_ERATIO;
@@ -483,7 +581,23 @@ tw_batch_decode(struct tw_batch_dec *dec, const void *frame, size_t n,
 	/* out's allocation stays within the ceiling too (and its NUL). */
 	out->max = ceiling;
 	ZSTD_DCtx_reset(dec->dctx, ZSTD_reset_session_only);
-	if ((rc = inflate(dec->dctx, frame, n, ceiling, over, out)) != 0)
+	/*
+	 * A frame that can hold what it declares is decompressed in one pass
+	 * into room for exactly that (the ceiling allows it, checked above).
+	 * Should that fail, the chunked path runs from the start instead, so
+	 * that the error (and the memory a bad frame gets) is the one it
+	 * gives, whatever one pass would have run into first.
+	 */
+	rc = TW_EZSTD;
+	if (zfh.frameContentSize != ZSTD_CONTENTSIZE_UNKNOWN &&
+	    frame_plausible(&zfh, frame, n) &&
+	    tw_buf_reserve(out, (size_t)zfh.frameContentSize) == 0 &&
+	    (rc = inflate(dec->dctx, frame, n, ceiling, over, 1, out)) != 0) {
+		ZSTD_DCtx_reset(dec->dctx, ZSTD_reset_session_only);
+		tw_buf_reset(out);
+	}
+	if (rc != 0 &&
+	    (rc = inflate(dec->dctx, frame, n, ceiling, over, 0, out)) != 0)
 		goto out;
 	/* zstd skips this check when the last block is empty. */
 	if (zfh.frameContentSize != ZSTD_CONTENTSIZE_UNKNOWN &&

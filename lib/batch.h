@@ -22,9 +22,22 @@ struct tw_batch_info {
 	size_t compressed_len;
 };
 
+/*
+ * The Kafka transport (docs/protocol.md): one batch is one Kafka message
+ * whose value is the zstd frame, whose key is the agent id, and whose
+ * headers carry its identity in ASCII: the agent id, and the batch seq
+ * and record count in decimal (as the HTTP headers Trawl-Agent,
+ * Trawl-Batch and Trawl-Records do). Each header appears once.
+ */
+#define TW_BATCH_KAFKA_AGENT "trawl-agent"
+#define TW_BATCH_KAFKA_SEQ "trawl-batch"
+#define TW_BATCH_KAFKA_RECORDS "trawl-records"
+
 /* Frames whose window is larger than this are refused (TW_ELIMIT). */
 #define TW_BATCH_WINDOW_LOG_MAX 23
 #define TW_BATCH_WINDOW_MAX ((size_t)1 << TW_BATCH_WINDOW_LOG_MAX)
+/* Decompressed bytes the ratio limit does not count (the first MiB). */
+#define TW_BATCH_RATIO_FREE ((size_t)1 << 20)
 
 /* DESIGN.md §8: what a decoder accepts; every field is checked. */
 struct tw_batch_limits {

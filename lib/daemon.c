@@ -158,6 +158,7 @@ tw_daemon_main(int argc, char **argv, const struct tw_daemon_ops *ops)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -188,6 +189,15 @@ tw_daemon_main(int argc, char **argv, const struct tw_daemon_ops *ops)
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
+		if (sig == SIGUSR1) {
+			if (ops->reopen != NULL && state != NULL) {
+				tw_info("main", "reopening output files");
+				ops->reopen(state);
+			} else
+				tw_info("main", "SIGUSR1 ignored: nothing to "
+				    "reopen");
+			continue;
+		}
 		if (sig != SIGHUP)
 			break;
 		reload(ops, &cli, opts, &conf, state, reload_ok,

@@ -37,6 +37,10 @@ struct tw_daemon_ops {
 	void (*drain)(void *state);
 	/* Optional: drain and free (SIGTERM); the server has stopped. */
 	void (*stop)(void *state);
+	/* Optional: SIGUSR1: reopen output files (log rotation); returns
+	 * at once, the work may finish later. Without it SIGUSR1 is
+	 * ignored. */
+	void (*reopen)(void *state);
 };
 
 /*
@@ -44,8 +48,9 @@ struct tw_daemon_ops {
  * check the config (--check-config prints "configuration OK" or every
  * error as file:line:col: message and exits 78), serve /metrics, /healthz
  * and /readyz, reload on SIGHUP (validated first; on failure the running
- * config stays and the errors are logged), and on SIGTERM or SIGINT stop
- * accepting, drain, and return 0. Returns the process exit status.
+ * config stays and the errors are logged), reopen on SIGUSR1 (ops->reopen),
+ * and on SIGTERM or SIGINT stop accepting, drain, and return 0. Returns the
+ * process exit status.
  */
 int tw_daemon_main(int argc, char **argv, const struct tw_daemon_ops *ops);
 

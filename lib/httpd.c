@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -19,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "buf.h"
@@ -31,6 +34,10 @@
 #define DISCARD_MIN ((size_t)64 << 10)
 #define LISTEN_BACKLOG 128
 #define LABELS_MAX 1024
+#define CLIENT_CN_MAX 256 /* with the NUL */
+#define BODY_CACHE_N 16	  /* request body buffers kept for reuse, at most */
+#define BODY_KEEP_MAX ((size_t)8 << 20) /* larger bodies are not kept */
+#define SAN_MAX 64	  /* subject alternative names looked at */
 
 #define REQUESTS_NAME "trawl_http_requests_total"
 #define REQUESTS_HELP "HTTP requests answered, by route and status code."
@@ -73,6 +80,19 @@ struct tw_httpd {
 	pthread_mutex_t ready_lock;
 	bool ready;
 	char *ready_reason;
+	/* TLS: PEM text libmicrohttpd borrows until it stops; NULL: plain. */
+	char *tls_cert;
+	char *tls_key;
+	size_t tls_key_len;
+	char *tls_ca; /* NULL: no client certificates asked for */
+	/*
+	 * Request body buffers of finished requests, kept for the next ones
+	 * (a fresh buffer costs a page fault per page): at most
+	 * min(threads, BODY_CACHE_N) of at most BODY_KEEP_MAX bytes each.
+	 */
+	pthread_mutex_t body_lock;
+	struct tw_buf body_cache[BODY_CACHE_N];
+	size_t nbody_cache;
 };
 
 /* One request, from its head to the end of its response. */
@@ -83,6 +103,7 @@ struct request {
 	struct tw_http_req req;
 	struct tw_http_kv *kv; /* headers, then query arguments */
 	char peer[INET6_ADDRSTRLEN];
+	char client_cn[CLIENT_CN_MAX];
 	struct tw_http_resp resp;
 	struct tw_buf body;
 	size_t received;
@@ -342,11 +363,63 @@ count_request(struct request *rq)
 
 /* ---- serving ---- */
 
+/*
+ * A kept body buffer for rq: the smallest that holds want bytes, else the
+ * largest (grown by the caller). The old bytes past len are never shown
+ * to a handler: it gets body[0..body_len) and the NUL after it.
+ */
+static void
+body_take(struct tw_httpd *h, struct request *rq, size_t want)
+{
+	size_t best = SIZE_MAX, last;
+
+	pthread_mutex_lock(&h->body_lock);
+	for (size_t i = 0; i < h->nbody_cache; i++) {
+		size_t cap = h->body_cache[i].cap, bcap;
+
+		if (best == SIZE_MAX) {
+			best = i;
+			continue;
+		}
+		bcap = h->body_cache[best].cap;
+		if (cap > want ? bcap <= want || cap < bcap :
+		    bcap <= want && cap > bcap)
+			best = i;
+	}
+	if (best != SIZE_MAX) {
+		last = --h->nbody_cache;
+		rq->body.data = h->body_cache[best].data;
+		rq->body.cap = h->body_cache[best].cap;
+		h->body_cache[best] = h->body_cache[last];
+		rq->body.len = 0;
+		rq->body.data[0] = '\0';
+	}
+	pthread_mutex_unlock(&h->body_lock);
+}
+
+/* Keep rq's body buffer for a later request, or free it. */
+static void
+body_put(struct tw_httpd *h, struct request *rq)
+{
+	size_t keep = h->opts.threads < BODY_CACHE_N ? h->opts.threads :
+	    BODY_CACHE_N;
+
+	if (rq->body.data != NULL && rq->body.cap <= BODY_KEEP_MAX + 1) {
+		pthread_mutex_lock(&h->body_lock);
+		if (h->nbody_cache < keep) {
+			h->body_cache[h->nbody_cache++] = rq->body;
+			tw_buf_init(&rq->body, 0);
+		}
+		pthread_mutex_unlock(&h->body_lock);
+	}
+	tw_buf_cleanup(&rq->body);
+}
+
 static void
 request_free(struct request *rq)
 {
 	tw_http_resp_cleanup(&rq->resp);
-	tw_buf_cleanup(&rq->body);
+	body_put(rq->h, rq);
 	free(rq->kv);
 	free(rq);
 }
@@ -510,6 +583,111 @@ peer_name(struct request *rq, struct MHD_Connection *conn)
 	}
 }
 
+/* ---- client certificates ---- */
+
+/* Whether s (len bytes) is non-empty printable ASCII, safe to log. */
+static int
+printable(const char *s, size_t len)
+{
+	if (len == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* The subject CN of crt, else its first DNS SAN, into out; "" if neither. */
+static void
+cert_name(gnutls_x509_crt_t crt, char *out, size_t outsz)
+{
+	unsigned int critical;
+	size_t size;
+	int type;
+
+	size = outsz;
+	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
+	    0, out, &size) == 0 && size < outsz && printable(out, size))
+		return;
+	for (unsigned int i = 0; i < SAN_MAX; i++) {
+		size = outsz;
+		type = gnutls_x509_crt_get_subject_alt_name(crt, i, out, &size,
+		    &critical);
+		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (type == GNUTLS_SAN_DNSNAME && size < outsz &&
+		    printable(out, size)) {
+			out[size] = '\0';
+			return;
+		}
+	}
+	out[0] = '\0';
+}
+
+/*
+ * Verify the connection's client certificate against the CAs given to
+ * libmicrohttpd (it only requests one, verifying is ours). Checked on
+ * every request, which costs one chain verification: the TLS session
+ * belongs to the connection, not to us. NULL with req.client_cn set, or
+ * the reason for a 403.
+ */
+static const char *
+client_verify(struct request *rq, struct MHD_Connection *conn)
+{
+	gnutls_typed_vdata_st purpose = {
+		GNUTLS_DT_KEY_PURPOSE_OID,
+		(unsigned char *)(uintptr_t)GNUTLS_KP_TLS_WWW_CLIENT, 0,
+	};
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *peers;
+	gnutls_session_t session;
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t text = { NULL, 0 };
+	unsigned int npeers = 0, status = 0;
+	int r;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL)
+		return "client certificate required";
+	session = (gnutls_session_t)ci->tls_session;
+	if (gnutls_certificate_type_get(session) != GNUTLS_CRT_X509 ||
+	    (peers = gnutls_certificate_get_peers(session, &npeers)) == NULL ||
+	    npeers == 0) {
+		tw_debug("httpd", "request without a client certificate "
+		    "refused", "peer", rq->peer);
+		return "client certificate required";
+	}
+	/* No hostname: clients are named by their certificate, not DNS. */
+	r = gnutls_certificate_verify_peers(session, &purpose, 1, &status);
+	if (r != 0 || status != 0) {
+		if (r == 0 && gnutls_certificate_verification_status_print(
+		    status, GNUTLS_CRT_X509, &text, 0) == 0)
+			tw_debug("httpd", "client certificate refused", "peer",
+			    rq->peer, "reason", (const char *)text.data);
+		else
+			tw_debug("httpd", "client certificate refused", "peer",
+			    rq->peer, "error", gnutls_strerror(r));
+		gnutls_free(text.data);
+		return "client certificate not trusted";
+	}
+	if (gnutls_x509_crt_init(&crt) == 0) {
+		if (gnutls_x509_crt_import(crt, &peers[0],
+		    GNUTLS_X509_FMT_DER) == 0)
+			cert_name(crt, rq->client_cn, sizeof(rq->client_cn));
+		gnutls_x509_crt_deinit(crt);
+	}
+	rq->req.client_cn = rq->client_cn[0] != '\0' ? rq->client_cn : NULL;
+	return NULL;
+}
+
+/* Probes answer without a client certificate (see httpd.h). */
+static int
+probe_route(const char *method, const char *path)
+{
+	return (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+	    (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0);
+}
+
 static int
 method_matches(const char *route_method, const char *method)
 {
@@ -561,7 +739,7 @@ request_begin(struct tw_httpd *h, struct MHD_Connection *conn,
 {
 	const struct route *rt = NULL, *same_path = NULL;
 	struct request *rq;
-	const char *cl;
+	const char *cl, *reason;
 
 	if ((rq = calloc(1, sizeof(*rq))) == NULL)
 		return MHD_NO;
@@ -590,10 +768,17 @@ request_begin(struct tw_httpd *h, struct MHD_Connection *conn,
 			break;
 		}
 	}
+	if (rt != NULL)
+		rq->stats = (struct route_stats *)&rt->stats;
+	else if (same_path != NULL)
+		rq->stats = (struct route_stats *)&same_path->stats;
+	/* Before 404 and 405 too: no probing for routes without one. */
+	if (h->tls_ca != NULL && !probe_route(method, url) &&
+	    (reason = client_verify(rq, conn)) != NULL)
+		return respond_error(rq, conn, 403, reason);
 	if (rt == NULL && same_path == NULL)
 		return respond_error(rq, conn, 404, "not found");
 	if (rt == NULL) {
-		rq->stats = (struct route_stats *)&same_path->stats;
 		tw_http_resp_cleanup(&rq->resp);
 		if (tw_http_resp_error(&rq->resp, 405,
 		    "method not allowed") != 0)
@@ -602,7 +787,6 @@ request_begin(struct tw_httpd *h, struct MHD_Connection *conn,
 		return respond(rq, conn);
 	}
 	rq->route = rt;
-	rq->stats = (struct route_stats *)&rt->stats;
 
 	/* Answering now (before the body) makes libmicrohttpd skip it. */
 	if (rt->ops.on_headers != NULL &&
@@ -613,6 +797,13 @@ request_begin(struct tw_httpd *h, struct MHD_Connection *conn,
 	if (cl != NULL && length_over(cl, rt->ops.body_max))
 		return respond_error(rq, conn, 413, "body too large");
 	rq->body.max = rt->ops.body_max;
+	if (rt->ops.body_max > 0)
+		body_take(h, rq, cl != NULL ?
+		    (size_t)strtoull(cl, NULL, 10) : 0);
+	/* A declared length (checked above) is room taken once, not grown. */
+	if (cl != NULL && strtoull(cl, NULL, 10) > 0 &&
+	    tw_buf_reserve(&rq->body, (size_t)strtoull(cl, NULL, 10)) != 0)
+		return respond_error(rq, conn, 500, "out of memory");
 	return MHD_YES;
 }
 
@@ -960,6 +1151,12 @@ tw_httpd_new(const char *listen, struct tw_metrics *metrics, char **why)
 		set_why(why, "out of memory");
 		return NULL;
 	}
+	if (pthread_mutex_init(&h->body_lock, NULL) != 0) {
+		pthread_mutex_destroy(&h->ready_lock);
+		free(h);
+		set_why(why, "out of memory");
+		return NULL;
+	}
 	stats_init(h, &h->other, "other");
 	if (listen_parse(listen, host, sizeof(host), &port, why) != 0 ||
 	    listen_bind(h, listen, host, port, why) != 0)
@@ -994,6 +1191,148 @@ tw_httpd_set_opts(struct tw_httpd *h, const struct tw_httpd_opts *opts)
 	return 0;
 }
 
+/* Read a whole PEM file of at most TW_HTTPD_TLS_FILE_MAX bytes. */
+static int
+read_pem(const char *what, const char *path, char **out, size_t *outlen,
+    char **why)
+{
+	struct tw_buf b;
+	struct stat st;
+	char chunk[4096];
+	size_t n;
+	FILE *f;
+	int r = 0, err = 0;
+
+	*out = NULL;
+	if ((f = fopen(path, "re")) == NULL) {
+		set_why(why, "%s \"%s\": %s", what, path, strerror(errno));
+		return TW_EIO;
+	}
+	tw_buf_init(&b, TW_HTTPD_TLS_FILE_MAX);
+	/* Room up front: no realloc leaves copies of a key behind. */
+	if (fstat(fileno(f), &st) == 0 && st.st_size > 0)
+		r = (uint64_t)st.st_size >= TW_HTTPD_TLS_FILE_MAX ?
+		    TW_ETOOBIG : tw_buf_reserve(&b, (size_t)st.st_size + 1);
+	while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		r = tw_buf_add(&b, chunk, n);
+	if (r == 0 && ferror(f)) {
+		err = errno;
+		r = TW_EIO;
+	}
+	if (r == 0 && b.len == 0)
+		r = TW_ECONFIG;
+	if (r == 0 && memchr(b.data, '\0', b.len) != NULL)
+		r = TW_ECONFIG; /* DER or garbage: libmicrohttpd wants C strings */
+	fclose(f);
+	explicit_bzero(chunk, sizeof(chunk));
+	if (r == 0 && (*out = tw_buf_take(&b, outlen)) == NULL)
+		r = TW_ENOMEM;
+	if (r != 0) {
+		if (b.data != NULL)
+			explicit_bzero(b.data, b.len);
+		tw_buf_cleanup(&b);
+		set_why(why, "%s \"%s\": %s", what, path,
+		    r == TW_ETOOBIG ? "larger than 1 MiB" :
+		    r == TW_ECONFIG ? "empty or not PEM" :
+		    r == TW_EIO ? strerror(err) : tw_strerror(r));
+	}
+	return r;
+}
+
+/* Load what libmicrohttpd will, so mistakes show here with their file. */
+static int
+tls_check(const struct tw_httpd_tls *tls, const char *cert, const char *key,
+    const char *ca, char **why)
+{
+	gnutls_certificate_credentials_t cred;
+	gnutls_priority_t prio;
+	gnutls_datum_t cd, kd, ad;
+	const char *where = NULL;
+	int r, ret = 0;
+
+	if (gnutls_certificate_allocate_credentials(&cred) != 0) {
+		set_why(why, "out of memory");
+		return TW_ENOMEM;
+	}
+	cd.data = (unsigned char *)(uintptr_t)cert;
+	cd.size = (unsigned int)strlen(cert);
+	kd.data = (unsigned char *)(uintptr_t)key;
+	kd.size = (unsigned int)strlen(key);
+	r = gnutls_certificate_set_x509_key_mem2(cred, &cd, &kd,
+	    GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (r < 0) {
+		set_why(why, "TLS certificate \"%s\" and key \"%s\": %s%s",
+		    tls->cert_file, tls->key_file, gnutls_strerror(r),
+		    r == GNUTLS_E_DECRYPTION_FAILED ?
+		    " (encrypted keys are not supported)" : "");
+		ret = TW_ECONFIG;
+		goto out;
+	}
+	if (ca != NULL) {
+		ad.data = (unsigned char *)(uintptr_t)ca;
+		ad.size = (unsigned int)strlen(ca);
+		r = gnutls_certificate_set_x509_trust_mem(cred, &ad,
+		    GNUTLS_X509_FMT_PEM);
+		if (r <= 0) {
+			set_why(why, "TLS client CA file \"%s\": %s",
+			    tls->client_ca_file, r < 0 ? gnutls_strerror(r) :
+			    "no certificate in it");
+			ret = TW_ECONFIG;
+			goto out;
+		}
+	}
+	if ((r = gnutls_priority_init(&prio, TW_HTTPD_TLS_PRIORITIES,
+	    &where)) != 0) {
+		set_why(why, "TLS priorities \"%s\" at \"%s\": %s",
+		    TW_HTTPD_TLS_PRIORITIES, where != NULL ? where : "",
+		    gnutls_strerror(r));
+		ret = TW_ECONFIG;
+		goto out;
+	}
+	gnutls_priority_deinit(prio);
+out:
+	gnutls_certificate_free_credentials(cred);
+	return ret;
+}
+
+int
+tw_httpd_set_tls(struct tw_httpd *h, const struct tw_httpd_tls *tls,
+    char **why)
+{
+	char *cert = NULL, *key = NULL, *ca = NULL;
+	size_t cert_len, key_len = 0, ca_len;
+	int r;
+
+	if (h->started || h->tls_cert != NULL || tls == NULL ||
+	    tls->cert_file == NULL || tls->key_file == NULL) {
+		set_why(why, "TLS needs a certificate and a key file, set "
+		    "once before the server starts");
+		return TW_EINVAL;
+	}
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		set_why(why, "libmicrohttpd was built without TLS");
+		return TW_EUNSUPPORTED;
+	}
+	if ((r = read_pem("TLS certificate", tls->cert_file, &cert, &cert_len,
+	    why)) != 0 ||
+	    (r = read_pem("TLS key", tls->key_file, &key, &key_len, why)) != 0 ||
+	    (tls->client_ca_file != NULL && (r = read_pem("TLS client CA "
+	    "file", tls->client_ca_file, &ca, &ca_len, why)) != 0) ||
+	    (r = tls_check(tls, cert, key, ca, why)) != 0) {
+		if (key != NULL)
+			explicit_bzero(key, key_len);
+		free(cert);
+		free(key);
+		free(ca);
+		return r;
+	}
+	h->tls_cert = cert;
+	h->tls_key = key;
+	h->tls_key_len = key_len;
+	h->tls_ca = ca;
+	return 0;
+}
+
 void
 tw_httpd_set_ready(struct tw_httpd *h, bool ready, const char *reason)
 {
@@ -1014,10 +1353,21 @@ tw_httpd_start(struct tw_httpd *h)
 		    NULL },
 		{ MHD_OPTION_END, 0, NULL },
 	};
+	/* Pointer options go in ptr_value; libmicrohttpd borrows them. */
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    (void *)(uintptr_t)TW_HTTPD_TLS_PRIORITIES },
+		{ MHD_OPTION_HTTPS_MEM_TRUST, 0, h->tls_ca },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	unsigned flags;
 
 	if (h->started || h->fd < 0)
 		return TW_EINVAL;
+	if (h->tls_ca == NULL)
+		tls[3].option = MHD_OPTION_END;
 	h->started = 1;
 	/*
 	 * ITC so that MHD_quiesce_daemon() works; with LISTEN_SOCKET the
@@ -1026,10 +1376,13 @@ tw_httpd_start(struct tw_httpd *h)
 	 */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_AUTO |
 	    MHD_USE_ERROR_LOG;
+	if (h->tls_cert != NULL)
+		flags |= MHD_USE_TLS;
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, /* first, or ignored */
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)h->fd,
 	    MHD_OPTION_ARRAY, h->opts.threads > 1 ? pool : pool + 1,
+	    MHD_OPTION_ARRAY, h->tls_cert != NULL ? tls : tls + 4,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)h->opts.connections_max,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)h->opts.timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
@@ -1103,6 +1456,14 @@ tw_httpd_free(struct tw_httpd *h)
 	free(h->routes);
 	stats_cleanup(&h->other);
 	free(h->ready_reason);
+	if (h->tls_key != NULL)
+		explicit_bzero(h->tls_key, h->tls_key_len);
+	free(h->tls_key);
+	free(h->tls_cert);
+	free(h->tls_ca);
+	for (size_t i = 0; i < h->nbody_cache; i++)
+		tw_buf_cleanup(&h->body_cache[i]);
+	pthread_mutex_destroy(&h->body_lock);
 	pthread_mutex_destroy(&h->ready_lock);
 	free(h);
 }

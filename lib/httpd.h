@@ -53,6 +53,14 @@ struct tw_http_req {
 	size_t nquery;
 	const char *body;    /* NUL-terminated; NULL in on_headers */
 	size_t body_len;
+	/*
+	 * With client certificates (tw_httpd_set_tls() with client_ca_file):
+	 * the verified certificate's subject CN, or its first DNS SAN when
+	 * the CN is missing or not printable ASCII (at most 255 bytes).
+	 * NULL without client certificates, on the probe routes, and when
+	 * the certificate has neither.
+	 */
+	const char *client_cn;
 };
 
 /* The value of header name (case-insensitive, first one), or NULL. */
@@ -155,6 +163,32 @@ struct tw_httpd_opts {
 void tw_httpd_opts_default(struct tw_httpd_opts *opts);
 
 /*
+ * HTTPS for the whole port (plain HTTP is then refused at the handshake).
+ * Every file is PEM, read once by tw_httpd_set_tls() (certificate
+ * rotation needs a restart), at most TW_HTTPD_TLS_FILE_MAX bytes.
+ *
+ * With client_ca_file, clients are asked for a certificate and every
+ * request must come with one that verifies against those CAs (chain,
+ * validity dates, and the TLS client purpose when the certificate names
+ * its purposes); others get 403 {"error":"client certificate required"}
+ * or {"error":"client certificate not trusted"} before any route runs,
+ * unknown paths included. Exempt: GET and HEAD of /healthz and /readyz,
+ * so that Kubernetes probes, which cannot present certificates, still
+ * work; they only say "ok" or "ready" / "not ready: <reason>". /metrics
+ * and every route a daemon adds need a certificate. The handshake itself
+ * does not fail without one: libmicrohttpd only requests certificates.
+ */
+struct tw_httpd_tls {
+	const char *cert_file;      /* server certificate chain, leaf first */
+	const char *key_file;       /* its private key, unencrypted */
+	const char *client_ca_file; /* optional: require client certificates */
+};
+
+#define TW_HTTPD_TLS_FILE_MAX ((size_t)1 << 20)
+/* TLS 1.3 and 1.2 only, GnuTLS's NORMAL suites otherwise. */
+#define TW_HTTPD_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/*
  * Parse listen ("host:port", "[v6addr]:port", ":port" for every address,
  * port 0 for an ephemeral one) and bind the listening socket now, so the
  * port is known and bind errors surface here; a host name binds its first
@@ -172,6 +206,19 @@ int tw_httpd_port(const struct tw_httpd *h);
  */
 int tw_httpd_set_opts(struct tw_httpd *h, const struct tw_httpd_opts *opts)
     TW_WARN_UNUSED;
+/*
+ * Serve HTTPS (see struct tw_httpd_tls); before tw_httpd_start() and once.
+ * The files are read and checked now (the key matches the certificate,
+ * the CA file holds certificates); tls is not kept. Returns 0, TW_EINVAL
+ * (started, TLS already set, no cert_file or key_file), TW_EUNSUPPORTED
+ * (libmicrohttpd built without TLS), TW_EIO (a file cannot be read),
+ * TW_ETOOBIG (a file over TW_HTTPD_TLS_FILE_MAX), TW_ECONFIG (bad PEM, key
+ * and certificate do not match, encrypted key, no CA certificate),
+ * TW_ENOMEM; with a malloc'd message in *why (when why is not NULL) that
+ * names the file.
+ */
+int tw_httpd_set_tls(struct tw_httpd *h, const struct tw_httpd_tls *tls,
+    char **why) TW_WARN_UNUSED;
 /*
  * Add a route for method and exact path; ops is copied, arg is borrowed.
  * Before tw_httpd_start() only. Returns 0, TW_EINVAL (started, bad

@@ -1,4 +1,4 @@
-/* json.c: JSON to msgpack in one streaming pass (yajl), and msgpack to JSON. */
+/* json.c: JSON to msgpack in one streaming pass, and msgpack to JSON. */
 #include "config.h"
 
 #include <float.h>
@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include <yajl/yajl_parse.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "base64.h"
 #include "json.h"
@@ -164,44 +167,6 @@ tw_json_opts_default(struct tw_json_opts *o)
 	o->compact = true;
 }
 
-/*
- * tw_mpw_str without msgpack-c's two write callbacks: strings and keys are
- * most of the output. Near the ceiling it falls back to tw_mpw_str, which
- * sets w->err exactly.
- */
-static void
-put_str(struct tw_mpw *w, const char *p, size_t n)
-{
-	struct tw_buf *b = w->buf;
-	uint8_t *o;
-
-	if (w->err != 0 || n > UINT32_MAX || tw_buf_reserve(b, n + 5) != 0) {
-		tw_mpw_str(w, p, n);
-		return;
-	}
-	o = (uint8_t *)b->data + b->len;
-	if (n < 32) {
-		*o++ = (uint8_t)(0xa0 | n);
-	} else if (n < 256) {
-		*o++ = 0xd9;
-		*o++ = (uint8_t)n;
-	} else if (n < 65536) {
-		*o++ = 0xda;
-		*o++ = (uint8_t)(n >> 8);
-		*o++ = (uint8_t)n;
-	} else {
-		*o++ = 0xdb;
-		*o++ = (uint8_t)(n >> 24);
-		*o++ = (uint8_t)(n >> 16);
-		*o++ = (uint8_t)(n >> 8);
-		*o++ = (uint8_t)n;
-	}
-	if (n > 0)
-		memcpy(o, p, n);
-	b->len = (size_t)((char *)o + n - b->data);
-	b->data[b->len] = '\0';
-}
-
 /* Record the first error and stop yajl (callbacks return 0 to cancel). */
 static int
 fail(struct conv *c, int err, const char *what)
@@ -289,7 +254,7 @@ scalar(struct conv *c, const struct tw_mp_obj *v)
 		tw_mpw_double(c->w, v->v.f);
 		break;
 	case TW_MP_STR:
-		put_str(c->w, v->v.s.p, v->v.s.len);
+		tw_mpw_str(c->w, v->v.s.p, v->v.s.len);
 		break;
 	default:
 		return fail(c, TW_EINTERNAL, "internal error");
@@ -313,6 +278,75 @@ cb_boolean(void *ctx, int b)
 	struct tw_mp_obj v = { .type = TW_MP_BOOL, .v.b = b != 0 };
 
 	return value_begins(c) && scalar(c, &v);
+}
+
+/*
+ * A JSON number (grammar already checked) that is m * 10^e with m < 2^53
+ * and |e| <= 22: both are exact doubles, so one multiplication or division
+ * rounds once, correctly, to what strtod returns (Clinger's fast path).
+ * False for everything else.
+ */
+static bool
+exact_double(const char *s, size_t n, double *out)
+{
+	static const double pow10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21,
+		1e22,
+	};
+	size_t i = 0;
+	uint64_t m = 0;
+	int digits = 0, e = 0, x = 0;
+	bool neg = false, eneg = false, seen = false;
+	double d;
+
+	if (i < n && s[i] == '-') {
+		neg = true;
+		i++;
+	}
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		if (m != 0 || s[i] != '0')
+			digits++;
+		m = m * 10 + (uint64_t)(s[i] - '0');
+		if (digits > 19)
+			return false;
+	}
+	if (i < n && s[i] == '.') {
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (m != 0 || s[i] != '0')
+				digits++;
+			if (digits > 19)
+				return false;
+			m = m * 10 + (uint64_t)(s[i] - '0');
+			e--;
+		}
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			eneg = s[i++] == '-';
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (x > 10000)
+				return false;
+			x = x * 10 + (s[i] - '0');
+			seen = true;
+		}
+		if (!seen)
+			return false;
+		e += eneg ? -x : x;
+	}
+	if (i != n || m > ((uint64_t)1 << 53))
+		return false;
+	if (m == 0) {
+		*out = neg ? -0.0 : 0.0;
+		return true;
+	}
+	if (e < -22 || e > 22)
+		return false;
+	d = (double)m;
+	d = e < 0 ? d / pow10[-e] : d * pow10[e];
+	*out = neg ? -d : d;
+	return true;
 }
 
 /* A JSON number's text to an int, a uint or (if neither fits) a double. */
@@ -342,6 +376,10 @@ parse_number(const char *s, size_t n, struct tw_mp_obj *v)
 			v->v.i = -(int64_t)(u - 1) - 1;
 			return 0;
 		}
+	}
+	if (exact_double(s, n, &v->v.f)) {
+		v->type = TW_MP_FLOAT;
+		return 0;
 	}
 	/* strtod wants a terminated string; the token may end the input. */
 	if (n >= sizeof(small) && (t = malloc(n + 1)) == NULL)
@@ -416,25 +454,26 @@ utf8_put(char *o, uint32_t cp)
 
 /*
  * Decode the raw text of a JSON string (between its quotes, already
- * checked by yajl's lexer) into out: surrogate pairs combine, a lone
- * surrogate becomes U+FFFD, raw text must be well-formed UTF-8.
+ * checked by a lexer) into dst, which has room for n bytes (the decoded
+ * text is never longer): surrogate pairs combine, a lone surrogate becomes
+ * U+FFFD, raw text must be well-formed UTF-8. *len gets the length.
+ * TW_EUTF8, TW_EPARSE.
  */
 static int
-decode_raw(struct tw_buf *out, const char *p, size_t n)
+decode_into(char *dst, const char *p, size_t n, size_t *len)
 {
 	const char *bs;
+	char *o = dst;
 	size_t i = 0, run;
 	uint32_t cp, lo;
-	char u[4];
-	int r;
 
 	while (i < n) {
 		bs = memchr(p + i, '\\', n - i);
 		run = bs != NULL ? (size_t)(bs - (p + i)) : n - i;
 		if (!tw_utf8_valid(p + i, run))
 			return TW_EUTF8;
-		if ((r = tw_buf_add(out, p + i, run)) != 0)
-			return r;
+		memcpy(o, p + i, run);
+		o += run;
 		if ((i += run) == n)
 			break;
 		if (n - i < 2)
@@ -478,9 +517,24 @@ decode_raw(struct tw_buf *out, const char *p, size_t n)
 			return TW_EPARSE;
 		}
 		i += 2;
-		if ((r = tw_buf_add(out, u, utf8_put(u, cp))) != 0)
-			return r;
+		o += utf8_put(o, cp);
 	}
+	*len = (size_t)(o - dst);
+	return 0;
+}
+
+/* decode_into, appending to out. */
+static int
+decode_raw(struct tw_buf *out, const char *p, size_t n)
+{
+	size_t len;
+	int r;
+
+	if ((r = tw_buf_reserve(out, n)) != 0 ||
+	    (r = decode_into(out->data + out->len, p, n, &len)) != 0)
+		return r;
+	out->len += len;
+	out->data[out->len] = '\0';
 	return 0;
 }
 
@@ -596,7 +650,7 @@ cb_map_key(void *ctx, const unsigned char *s, size_t len)
 	f->count++;
 	if (check_string(c, &p, &len) != 0)
 		return 0;
-	put_str(c->w, p, len);
+	tw_mpw_str(c->w, p, len);
 	if (c->depth == 1 && c->w->err == 0) {
 		c->key_off = c->w->buf->len - len;
 		c->key_len = len;
@@ -809,6 +863,471 @@ set_why(char **why, const char *what, size_t off, const char *detail)
 		sprintf(*why, "%s at byte %zu", what, off);
 }
 
+/* --- JSON to msgpack without yajl, for the common case --- */
+
+/*
+ * Most input is well-formed JSON that needs nothing yajl is there for:
+ * the fast path converts it in one pass straight into w. On anything it
+ * would have to report (bad JSON, ill-formed UTF-8, a limit, the output
+ * ceiling) or does not handle (whitespace other than the four of RFC
+ * 8259) it undoes its output and the yajl path runs from the start,
+ * errors and all; the output is the same either way. Callbacks run only
+ * after success, so the yajl path never repeats them.
+ */
+
+/* Top-level scalars reported after a conversion at most; more: yajl. */
+#define FAST_TOP_MAX 64
+
+struct fast_frame {
+	size_t off;	/* of the container's header */
+	uint32_t count;
+	bool map;
+};
+
+/* A top-level scalar; offsets into the output as first written. */
+struct fast_top {
+	size_t key, str;
+	uint32_t key_len;
+	struct tw_mp_obj v;
+};
+
+struct fast {
+	struct tw_mpw *w;
+	const struct tw_json_opts *o;
+	size_t start;		/* w->buf->len on entry */
+	size_t hdr;		/* bytes a container header takes at first */
+	size_t shrunk;		/* bytes saved on headers (see fast_to_mp) */
+	uint32_t depth, ntop;
+	struct fast_frame st[JSON_DEPTH_CAP];
+	struct fast_top top[FAST_TOP_MAX];
+};
+
+static inline size_t plain_len(const uint8_t *p, size_t n);
+
+/*
+ * Make room for k more output bytes at *o (and the NUL): the buffer may
+ * move, *o and *oend follow it.
+ */
+static bool
+fast_grow(struct fast *f, uint8_t **o, uint8_t **oend, size_t k)
+{
+	struct tw_buf *b = f->w->buf;
+
+	b->len = (size_t)((char *)*o - b->data);
+	if (tw_buf_reserve(b, k) != 0)
+		return false;
+	*o = (uint8_t *)b->data + b->len;
+	*oend = (uint8_t *)b->data + b->cap - 1;
+	return true;
+}
+
+#define FAST_NEED(k)							\
+	do {								\
+		if ((size_t)(oend - o) < (k) &&				\
+		    !fast_grow(f, &o, &oend, (k)))			\
+			return false;					\
+	} while (0)
+
+static inline const char *
+fast_ws(const char *p, const char *end)
+{
+	/* Compact JSON has none: one test. */
+	if (p < end && (uint8_t)*p > ' ')
+		return p;
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' ||
+	    *p == '\t'))
+		p++;
+	return p;
+}
+
+/*
+ * The end of the string token whose text starts at s (after the quote):
+ * the closing quote, or NULL when the raw text holds a control character
+ * or ill-formed UTF-8 or the input ends. *esc is set for a backslash.
+ */
+static inline __attribute__((always_inline)) const char *
+fast_string_end(const char *s, const char *end, bool *esc)
+{
+	const char *q = s;
+	size_t k, bad;
+
+	for (;;) {
+		q += plain_len((const uint8_t *)q, (size_t)(end - q));
+		if (q >= end)
+			return NULL;
+		if (*q == '"')
+			return q;
+		if (*q == '\\') {
+			if (end - q < 2)
+				return NULL;
+			*esc = true;
+			q += 2;
+		} else if ((uint8_t)*q < 0x20 ||
+		    (k = tw_utf8_char(q, (size_t)(end - q), &bad)) == 0) {
+			return NULL;
+		} else {
+			q += k;
+		}
+	}
+}
+
+/*
+ * Copy n bytes from s (input that ends at end) to o, which has room for
+ * 16 more than n: keys and most values are short enough for a 16-byte
+ * move or a few, no call.
+ */
+static inline void
+fast_copy(uint8_t *o, const char *s, size_t n, const char *end)
+{
+#ifdef __SSE2__
+	if (n <= 16 && end - s >= 16) {
+		_mm_storeu_si128((void *)o, _mm_loadu_si128((const void *)s));
+		return;
+	}
+	/* Up to 64 in whole 16-byte steps when the input reaches that far. */
+	if (n <= 64 && (size_t)(end - s) >= ((n + 15) & ~(size_t)15)) {
+		for (size_t i = 0; i < n; i += 16)
+			_mm_storeu_si128((void *)(o + i),
+			    _mm_loadu_si128((const void *)(s + i)));
+		return;
+	}
+#endif
+	memcpy(o, s, n);
+}
+
+/* Write the header of the container closed at o; its body moves to fit. */
+static bool
+fast_close(struct fast *f, uint8_t **o, uint8_t **oend)
+{
+	struct fast_frame *fr = &f->st[--f->depth];
+	uint8_t *h = (uint8_t *)f->w->buf->data + fr->off;
+	uint32_t count = fr->count;
+	size_t body, k;
+
+	if (f->hdr == 5) {
+		h[0] = fr->map ? 0xdf : 0xdd;
+		tw_mp_put32(h + 1, count);
+		return true;
+	}
+	if (count < 16) {
+		h[0] = (uint8_t)((fr->map ? 0x80 : 0x90) | count);
+		f->shrunk += 4;
+		return true;
+	}
+	k = count < 65536 ? 3 : 5;
+	f->shrunk += 5 - k;
+	if ((size_t)(*oend - *o) < k - 1 && !fast_grow(f, o, oend, k - 1))
+		return false;
+	h = (uint8_t *)f->w->buf->data + fr->off;
+	body = (size_t)(*o - h) - 1;
+	memmove(h + k, h + 1, body);
+	if (count < 65536) {
+		h[0] = fr->map ? 0xde : 0xdc;
+		tw_mp_put16(h + 1, (uint16_t)count);
+	} else {
+		h[0] = fr->map ? 0xdf : 0xdd;
+		tw_mp_put32(h + 1, count);
+	}
+	*o = h + k + body;
+	return true;
+}
+
+/*
+ * The whole input p[0..n) into f->w; false: not handled here (nothing to
+ * report: the yajl path will say what is wrong). Output goes through o up
+ * to oend without touching the tw_buf until the end.
+ */
+static bool
+fast_run(struct fast *f, const char *p, size_t n)
+{
+	const char *end = p + n, *s, *q;
+	struct tw_buf *b = f->w->buf;
+	struct fast_frame *fr = NULL;
+	struct fast_top *t;
+	struct tw_mp_obj v;
+	uint32_t depth_max, key_len = 0;
+	size_t key = 0, raw, len = 0;
+	uint8_t *o, *oend;
+	uint64_t u;
+	bool esc, neg, top_map = false;
+	const uint32_t count_max = f->o->count_max;
+	const bool want_top = f->o->on_top_scalar != NULL;
+
+	depth_max = f->o->depth_max < JSON_DEPTH_CAP ? f->o->depth_max :
+	    JSON_DEPTH_CAP;
+	/* Most output is shorter than its input: one reservation, usually. */
+	if (tw_buf_reserve(b, n + 64) != 0)
+		return false;
+	o = (uint8_t *)b->data + b->len;
+	oend = (uint8_t *)b->data + b->cap - 1;
+	p = fast_ws(p, end);
+
+value:
+	if (p >= end)
+		return false;
+	switch (*p) {
+	case '{':
+	case '[':
+		if (f->depth >= depth_max)
+			return false;
+		FAST_NEED(f->hdr);
+		fr = &f->st[f->depth++];
+		fr->off = (size_t)((char *)o - b->data);
+		fr->count = 0;
+		fr->map = *p == '{';
+		if (f->depth == 1)
+			top_map = want_top && fr->map;
+		*o = 0;	/* the whole header is written on closing */
+		o += f->hdr;
+		p = fast_ws(p + 1, end);
+		if (p < end && *p == (fr->map ? '}' : ']')) {
+			p++;
+			if (!fast_close(f, &o, &oend))
+				return false;
+			goto after;
+		}
+		if (fr->count >= count_max)
+			return false;
+		fr->count++;
+		if (fr->map)
+			goto key;
+		goto value;
+	case '"':
+		esc = false;
+		s = p + 1;
+		if ((q = fast_string_end(s, end, &esc)) == NULL)
+			return false;
+		raw = (size_t)(q - s);
+		p = q + 1;
+		if (raw > UINT32_MAX)
+			return false;
+		FAST_NEED(raw + 21);
+		if (!esc) {
+			o = tw_mp_put_str_header(o, raw);
+			fast_copy(o, s, raw, end);
+		} else {
+			/* Decoded in place, then moved to after its header. */
+			if (decode_into((char *)o + 5, s, raw, &raw) != 0)
+				return false;
+			len = tw_mp_str_header_len(raw);
+			memmove(o + len, o + 5, raw);
+			o = tw_mp_put_str_header(o, raw);
+		}
+		v.type = TW_MP_STR;
+		v.v.s.len = (uint32_t)raw;
+		len = (size_t)((char *)o - b->data);
+		o += raw;
+		break;
+	case 't':
+		if (end - p < 4 || memcmp(p, "true", 4) != 0)
+			return false;
+		p += 4;
+		v.type = TW_MP_BOOL;
+		v.v.b = true;
+		FAST_NEED(1);
+		*o++ = 0xc3;
+		break;
+	case 'f':
+		if (end - p < 5 || memcmp(p, "false", 5) != 0)
+			return false;
+		p += 5;
+		v.type = TW_MP_BOOL;
+		v.v.b = false;
+		FAST_NEED(1);
+		*o++ = 0xc2;
+		break;
+	case 'n':
+		if (end - p < 4 || memcmp(p, "null", 4) != 0)
+			return false;
+		p += 4;
+		v.type = TW_MP_NIL;
+		FAST_NEED(1);
+		*o++ = 0xc0;
+		break;
+	default:
+		/* RFC 8259's number grammar, nothing more */
+		s = p;
+		neg = *p == '-';
+		p += neg;
+		u = 0;
+		if (p < end && *p == '0') {
+			p++;
+		} else if (p < end && *p >= '1' && *p <= '9') {
+			while (p < end && *p >= '0' && *p <= '9')
+				u = u * 10 + (uint64_t)(*p++ - '0');
+		} else {
+			return false;
+		}
+		if ((size_t)(p - s) - neg <= 19 && (p == end ||
+		    (*p != '.' && *p != 'e' && *p != 'E'))) {
+			/* Up to 19 digits cannot wrap: most numbers. */
+			if (!neg || u == 0) {
+				v.type = TW_MP_UINT;
+				v.v.u = u;
+			} else if (u <= (uint64_t)INT64_MAX + 1) {
+				v.type = TW_MP_INT;
+				v.v.i = -(int64_t)(u - 1) - 1;
+			} else {
+				/* as strtod: the integer, rounded once */
+				v.type = TW_MP_FLOAT;
+				v.v.f = -(double)u;
+			}
+		} else {
+			if (p < end && *p == '.') {
+				if (++p >= end || *p < '0' || *p > '9')
+					return false;
+				while (p < end && *p >= '0' && *p <= '9')
+					p++;
+			}
+			if (p < end && (*p == 'e' || *p == 'E')) {
+				if (++p < end && (*p == '+' || *p == '-'))
+					p++;
+				if (p >= end || *p < '0' || *p > '9')
+					return false;
+				while (p < end && *p >= '0' && *p <= '9')
+					p++;
+			}
+			v.type = TW_MP_FLOAT;
+			if (!exact_double(s, (size_t)(p - s), &v.v.f) &&
+			    parse_number(s, (size_t)(p - s), &v) != 0)
+				return false;
+		}
+		FAST_NEED(9);
+		if (v.type == TW_MP_FLOAT) {
+			memcpy(&u, &v.v.f, sizeof(u));
+			*o++ = 0xcb;
+			o = tw_mp_put64(o, u);
+		} else if (v.type == TW_MP_UINT && v.v.u < 128) {
+			*o++ = (uint8_t)v.v.u;
+		} else {
+			/* through the writer, for its choice of width */
+			b->len = (size_t)((char *)o - b->data);
+			if (v.type == TW_MP_UINT)
+				tw_mpw_uint(f->w, v.v.u);
+			else
+				tw_mpw_int(f->w, v.v.i);
+			o = (uint8_t *)b->data + b->len;
+		}
+		break;
+	}
+	/* A scalar: at the top of a map, remembered for on_top_scalar. */
+	if (top_map && f->depth == 1) {
+		if (f->ntop == FAST_TOP_MAX)
+			return false;
+		t = &f->top[f->ntop++];
+		t->key = key;
+		t->key_len = key_len;
+		t->v = v;
+		t->str = len;
+	}
+
+after:
+	if (f->depth == 0) {
+		if (fast_ws(p, end) != end)
+			return false;
+		b->len = (size_t)((char *)o - b->data);
+		b->data[b->len] = '\0';
+		return true;
+	}
+	fr = &f->st[f->depth - 1];
+	p = fast_ws(p, end);
+	if (p >= end)
+		return false;
+	if (*p == ',') {
+		p = fast_ws(p + 1, end);
+		if (fr->count >= count_max)
+			return false;
+		fr->count++;
+		if (fr->map)
+			goto key;
+		goto value;
+	}
+	if (*p != (fr->map ? '}' : ']'))
+		return false;
+	p++;
+	if (!fast_close(f, &o, &oend))
+		return false;
+	goto after;
+
+key:
+	if (p >= end || *p != '"')
+		return false;
+	esc = false;
+	s = p + 1;
+	if ((q = fast_string_end(s, end, &esc)) == NULL)
+		return false;
+	raw = (size_t)(q - s);
+	if (raw > UINT32_MAX)
+		return false;
+	FAST_NEED(raw + 21);
+	if (!esc) {
+		o = tw_mp_put_str_header(o, raw);
+		fast_copy(o, s, raw, end);
+	} else {
+		if (decode_into((char *)o + 5, s, raw, &raw) != 0)
+			return false;
+		len = tw_mp_str_header_len(raw);
+		memmove(o + len, o + 5, raw);
+		o = tw_mp_put_str_header(o, raw);
+	}
+	key = (size_t)((char *)o - b->data);
+	key_len = (uint32_t)raw;
+	o += raw;
+	p = fast_ws(q + 1, end);
+	if (p >= end || *p != ':')
+		return false;
+	p = fast_ws(p + 1, end);
+	goto value;
+}
+
+#undef FAST_NEED
+
+/* Convert p[0..n) without yajl: 0, or -1 with w as it was on entry. */
+static int
+fast_to_mp(const char *p, size_t n, struct tw_mpw *w,
+    const struct tw_json_opts *o)
+{
+	struct fast f;
+	struct fast_top *t;
+	const char *base;
+	size_t shift;
+
+	f.w = w;
+	f.o = o;
+	f.start = w->buf->len;
+	f.hdr = o->compact ? 1 : 5;
+	f.shrunk = 0;
+	f.depth = 0;
+	f.ntop = 0;
+	/*
+	 * The yajl path writes 5-byte headers and shortens them at the end,
+	 * so its output meets the buffer's ceiling that much sooner: so must
+	 * this one, to fail (there) on exactly the same input.
+	 */
+	if (!fast_run(&f, p, n) || w->buf->len + f.shrunk > w->buf->max) {
+		w->err = 0;
+		if (w->buf->data != NULL) {
+			w->buf->len = f.start;
+			w->buf->data[f.start] = '\0';
+		}
+		return -1;
+	}
+	if (f.ntop > 0) {
+		/* Only the top map's header changed size after them. */
+		shift = f.hdr == 5 ? 0 : f.st[0].count < 16 ? 0 :
+		    f.st[0].count < 65536 ? 2 : 4;
+		base = w->buf->data + shift;
+		for (uint32_t i = 0; i < f.ntop; i++) {
+			t = &f.top[i];
+			if (t->v.type == TW_MP_STR)
+				t->v.v.s.p = base + t->str;
+			o->on_top_scalar(o->arg, base + t->key, t->key_len,
+			    &t->v);
+		}
+	}
+	return 0;
+}
+
 int
 tw_json_to_mp(const char *p, size_t n, struct tw_mpw *w,
     const struct tw_json_opts *o, char **why)
@@ -832,6 +1351,8 @@ tw_json_to_mp(const char *p, size_t n, struct tw_mpw *w,
 		set_why(why, "input too big", 0, "");
 		return TW_ETOOBIG;
 	}
+	if (o->top_scalar_write == NULL && fast_to_mp(p, n, w, o) == 0)
+		return 0;
 	c = &cs;
 	c->w = w;
 	c->o = o;
@@ -937,13 +1458,27 @@ static const uint8_t plain[256] = {
 #undef R16
 };
 
-/* The length of the leading run of plain bytes, 8 at a time. */
-static size_t
+/* The length of the leading run of plain bytes, 16 or 8 at a time. */
+static inline size_t
 plain_len(const uint8_t *p, size_t n)
 {
 	size_t i = 0;
 	uint64_t x, q, bs, ctl;
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i space = _mm_set1_epi8(0x20);
+	__m128i v, m;
+	unsigned bits;
 
+	for (; n - i >= 16; i += 16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		/* Signed, bytes >= 0x80 are below 0x20 too. */
+		m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+		    _mm_cmpeq_epi8(v, bslash)), _mm_cmplt_epi8(v, space));
+		if ((bits = (unsigned)_mm_movemask_epi8(m)) != 0)
+			return i + (size_t)__builtin_ctz(bits);
+	}
+#endif
 	for (; n - i >= 8; i += 8) {
 		memcpy(&x, p + i, 8);
 		q = x ^ (ONES * '"');

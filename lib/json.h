@@ -1,4 +1,4 @@
-/* json.h: JSON to msgpack in one streaming pass (yajl), and msgpack to JSON. */
+/* json.h: JSON to msgpack in one streaming pass, and msgpack to JSON. */
 #ifndef TW_JSON_H
 #define TW_JSON_H
 
@@ -10,10 +10,11 @@
 #include "mp.h"
 
 /*
- * Sees each top-level key whose value is a scalar, in input order, before
- * the value is written. key is the decoded key (valid UTF-8, may hold NUL
- * bytes); value is TW_MP_NIL, BOOL, UINT, INT, FLOAT or STR. Both point
- * into temporary storage valid only during the call.
+ * Sees each top-level key whose value is a scalar, in input order (after
+ * the whole conversion, or as it goes: a conversion that fails may have
+ * shown some). key is the decoded key (valid UTF-8, may hold NUL bytes);
+ * value is TW_MP_NIL, BOOL, UINT, INT, FLOAT or STR. Both point into
+ * temporary storage valid only during the call.
  */
 typedef void tw_json_top_scalar_cb(void *arg, const char *key, size_t klen,
     const struct tw_mp_obj *value);
@@ -46,8 +47,9 @@ void tw_json_opts_default(struct tw_json_opts *o);
 
 /*
  * Convert the one JSON value in p[0..n) (whitespace around it allowed) to
- * msgpack appended through w, with one yajl pass and no allocation per
- * value. Integers that fit int64/uint64 become ints, other numbers
+ * msgpack appended through w, in one pass and with no allocation per
+ * value: a hand-written converter takes well-formed input without
+ * top_scalar_write, yajl the rest (the same bytes either way). Integers that fit int64/uint64 become ints, other numbers
  * float64; strings keep \u0000 as a NUL byte; a lone surrogate escape
  * becomes U+FFFD. o may be NULL for the defaults. Errors: TW_EPARSE (not
  * JSON, trailing garbage, a number beyond float64), TW_EUTF8 (ill-formed

@@ -21,10 +21,11 @@ noinst_LIBRARIES += %D%/libtw.a
 	%D%/store.c %D%/store.h \
 	%D%/store_reader.c %D%/store_reader.h
 %C%_libtw_a_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(MSGPACK_CFLAGS) $(ZSTD_CFLAGS) \
-	$(YAJL_CFLAGS) $(MHD_CFLAGS) $(OPENSSL_CFLAGS)
+	$(YAJL_CFLAGS) $(MHD_CFLAGS) $(GNUTLS_CFLAGS) $(OPENSSL_CFLAGS)
 
 # What each consumer of libtw.a needs at link time, by the modules it uses.
 TW_CORE_LIBS = $(YAML_LIBS) $(MSGPACK_LIBS) $(ZSTD_LIBS) $(YAJL_LIBS) $(ZLIB_LIBS)
-TW_HTTPD_LIBS = $(MHD_LIBS)
+# httpd.c: libmicrohttpd, and GnuTLS to verify client certificates.
+TW_HTTPD_LIBS = $(MHD_LIBS) $(GNUTLS_LIBS)
 # The segment store (store*.c): SHA-256, HMAC and Ed25519 from libcrypto.
 TW_STORE_LIBS = $(OPENSSL_LIBS)

@@ -226,44 +226,106 @@ tw_mp_limits_default(struct tw_mp_limits *lim)
 	lim->array_max = 65536;
 }
 
+/*
+ * The whole size of the values whose size the first byte alone gives
+ * (fixint, nil, bool, fixstr, float, int, uint, fixext); 0 for the rest,
+ * which read_obj() (or the fixmap/fixarray and str8 cases in tw_mp_skip())
+ * takes: containers, str/bin/ext with a length field, and 0xc1.
+ */
+static const uint8_t mp_fixed_size[256] = {
+	/* 0x00-0x7f: positive fixint */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0x80-0x9f: fixmap, fixarray */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 0xa0-0xbf: fixstr, the header and 0..31 bytes */
+	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+	17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+	/* 0xc0 nil, 0xc1 never used, bool, bin8-32, ext8-32, float, uint */
+	1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 5, 9, 2, 3, 5, 9,
+	/* int8-64, fixext1-16, str8-32, array16/32, map16/32 */
+	2, 3, 5, 9, 3, 4, 6, 10, 18, 0, 0, 0, 0, 0, 0, 0,
+	/* 0xe0-0xff: negative fixint */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 int
 tw_mp_skip(struct tw_mp_reader *r, const struct tw_mp_limits *lim)
 {
 	uint64_t left[MP_DEPTH_CAP + 1];
-	const uint8_t *start = r->p;
-	uint32_t depth_max = lim->depth_max;
+	const uint8_t *p = r->p, *end = r->end;
+	uint32_t depth_max = lim->depth_max, count;
+	uint64_t todo = 1; /* values left in the innermost open container */
 	struct tw_mp_obj o;
-	int depth = 0, rc = 0;
+	size_t avail, used, sz;
+	int depth = 0, rc, is_map;
+	uint8_t c;
 
 	if (depth_max > MP_DEPTH_CAP)
 		depth_max = MP_DEPTH_CAP;
-	left[0] = 1;
-	while (depth >= 0) {
-		if (left[depth] == 0) {
-			depth--;
+	for (;;) {
+		while (todo == 0) {
+			if (depth == 0) {
+				r->p = p;
+				return 0;
+			}
+			todo = left[--depth];
+		}
+		todo--;
+		/* The common values inline, with read_obj()'s checks. */
+		avail = (size_t)(end - p);
+		if (avail == 0)
+			return TW_EEOF;
+		c = *p;
+		if ((c & 0xe0) == 0xa0) { /* fixstr, the most common */
+			sz = 1 + (size_t)(c & 0x1f);
+			if (sz > avail)
+				return TW_EEOF;
+			p += sz;
 			continue;
 		}
-		left[depth]--;
-		if ((rc = tw_mp_read(r, &o)) != 0)
-			goto fail;
-		if (o.type != TW_MP_ARRAY && o.type != TW_MP_MAP)
+		if ((sz = mp_fixed_size[c]) != 0) {
+			if (sz > avail)
+				return TW_EEOF;
+			p += sz;
 			continue;
-		if ((o.type == TW_MP_MAP && o.v.count > lim->map_max) ||
-		    (o.type == TW_MP_ARRAY && o.v.count > lim->array_max)) {
-			rc = TW_ELIMIT;
-			goto fail;
 		}
-		if ((uint32_t)depth + 1 > depth_max) {
-			rc = TW_EDEPTH;
-			goto fail;
+		if (c == 0xd9) { /* str8 */
+			if (avail < 2 || p[1] > avail - 2)
+				return TW_EEOF;
+			p += 2 + (size_t)p[1];
+			continue;
 		}
-		left[++depth] = (uint64_t)o.v.count *
-		    (o.type == TW_MP_MAP ? 2 : 1);
+		if (c <= 0x9f) { /* fixmap, fixarray */
+			count = c & 0x0f;
+			is_map = c <= 0x8f;
+			if ((uint64_t)count * (is_map ? 2 : 1) > avail - 1)
+				return TW_EEOF;
+			p++;
+		} else {
+			if ((rc = read_obj(p, avail, &o, &used)) != 0)
+				return rc;
+			p += used;
+			if (o.type != TW_MP_ARRAY && o.type != TW_MP_MAP)
+				continue;
+			count = o.v.count;
+			is_map = o.type == TW_MP_MAP;
+		}
+		if (count > (is_map ? lim->map_max : lim->array_max))
+			return TW_ELIMIT;
+		if ((uint32_t)depth + 1 > depth_max)
+			return TW_EDEPTH;
+		left[depth++] = todo;
+		todo = (uint64_t)count * (is_map ? 2 : 1);
 	}
-	return 0;
-fail:
-	r->p = start;
-	return rc;
 }
 
 int
@@ -363,129 +425,100 @@ tw_mp_path(const void *p, size_t n, const char *path, struct tw_mp_obj *out)
 
 /* --- writing --- */
 
-static int
-mpw_write(void *data, const char *p, size_t n)
-{
-	struct tw_mpw *w = data;
-	int rc;
-
-	if (w->err != 0)
-		return -1;
-	if ((rc = tw_buf_add(w->buf, p, n)) != 0) {
-		w->err = rc;
-		return -1;
-	}
-	return 0;
-}
-
 void
 tw_mpw_init(struct tw_mpw *w, struct tw_buf *buf)
 {
 	w->buf = buf;
 	w->err = 0;
-	msgpack_packer_init(&w->pk, w, mpw_write);
-}
-
-/* msgpack-c reports failure as -1; the cause is already in w->err. */
-static void
-mpw_check(struct tw_mpw *w, int r)
-{
-	if (r != 0 && w->err == 0)
-		w->err = TW_ENOMEM;
 }
 
 void
-tw_mpw_map(struct tw_mpw *w, uint32_t n)
+tw_mpw_fail(struct tw_mpw *w, int err)
 {
-	mpw_check(w, msgpack_pack_map(&w->pk, n));
+	if (w->err == 0)
+		w->err = err;
 }
 
-void
-tw_mpw_array(struct tw_mpw *w, uint32_t n)
+uint8_t *
+tw_mpw_grow(struct tw_mpw *w, size_t n)
 {
-	mpw_check(w, msgpack_pack_array(&w->pk, n));
-}
+	int r;
 
-void
-tw_mpw_str(struct tw_mpw *w, const char *p, size_t n)
-{
-	if (n > UINT32_MAX) {
-		w->err = w->err != 0 ? w->err : TW_ETOOBIG;
-		return;
+	if (w->err != 0)
+		return NULL;
+	if ((r = tw_buf_reserve(w->buf, n)) != 0) {
+		w->err = r;
+		return NULL;
 	}
-	mpw_check(w, msgpack_pack_str(&w->pk, n));
-	mpw_check(w, msgpack_pack_str_body(&w->pk, p, n));
-}
-
-void
-tw_mpw_cstr(struct tw_mpw *w, const char *s)
-{
-	tw_mpw_str(w, s, strlen(s));
-}
-
-void
-tw_mpw_bin(struct tw_mpw *w, const void *p, size_t n)
-{
-	if (n > UINT32_MAX) {
-		w->err = w->err != 0 ? w->err : TW_ETOOBIG;
-		return;
-	}
-	mpw_check(w, msgpack_pack_bin(&w->pk, n));
-	mpw_check(w, msgpack_pack_bin_body(&w->pk, p, n));
-}
-
-void
-tw_mpw_uint(struct tw_mpw *w, uint64_t v)
-{
-	mpw_check(w, msgpack_pack_uint64(&w->pk, v));
-}
-
-void
-tw_mpw_int(struct tw_mpw *w, int64_t v)
-{
-	mpw_check(w, msgpack_pack_int64(&w->pk, v));
+	return (uint8_t *)w->buf->data + w->buf->len;
 }
 
 void
 tw_mpw_double(struct tw_mpw *w, double v)
 {
-	mpw_check(w, msgpack_pack_double(&w->pk, v));
+	uint64_t u;
+	uint8_t *o;
+
+	if ((o = tw_mpw_room(w, 9)) == NULL)
+		return;
+	memcpy(&u, &v, sizeof(u));
+	*o++ = 0xcb;
+	tw_mpw_commit(w, tw_mp_put64(o, u));
 }
 
-void
-tw_mpw_bool(struct tw_mpw *w, bool v)
+/* timestamp 32, 64 or 96, as msgpack-c chooses; *len gets the size. */
+static void
+timestamp_parts(int64_t ns, int64_t *sec, int64_t *nsec, size_t *len)
 {
-	mpw_check(w, v ? msgpack_pack_true(&w->pk) :
-	    msgpack_pack_false(&w->pk));
+	*sec = ns / 1000000000;
+	*nsec = ns % 1000000000;
+	if (*nsec < 0) {
+		*nsec += 1000000000;
+		*sec -= 1;
+	}
+	if ((*sec >> 34) != 0)
+		*len = 15;
+	else if ((((uint64_t)*nsec << 34 | (uint64_t)*sec) &
+	    0xffffffff00000000ULL) != 0)
+		*len = 10;
+	else
+		*len = 6;
 }
 
-void
-tw_mpw_nil(struct tw_mpw *w)
+uint8_t *
+tw_mp_put_timestamp(uint8_t *o, int64_t ns)
 {
-	mpw_check(w, msgpack_pack_nil(&w->pk));
+	int64_t sec, nsec;
+	size_t len;
+
+	timestamp_parts(ns, &sec, &nsec, &len);
+	if (len == 6) {
+		*o++ = 0xd6;
+		*o++ = 0xff;
+		return tw_mp_put32(o, (uint32_t)sec);
+	}
+	if (len == 10) {
+		*o++ = 0xd7;
+		*o++ = 0xff;
+		return tw_mp_put64(o, (uint64_t)nsec << 34 | (uint64_t)sec);
+	}
+	*o++ = 0xc7;
+	*o++ = 12;
+	*o++ = 0xff;
+	o = tw_mp_put32(o, (uint32_t)nsec);
+	return tw_mp_put64(o, (uint64_t)sec);
 }
 
 void
 tw_mpw_timestamp(struct tw_mpw *w, int64_t ns)
 {
-	msgpack_timestamp ts;
-	int64_t sec = ns / 1000000000;
-	int64_t nsec = ns % 1000000000;
+	int64_t sec, nsec;
+	size_t len;
+	uint8_t *o;
 
-	if (nsec < 0) {
-		nsec += 1000000000;
-		sec -= 1;
-	}
-	ts.tv_sec = sec;
-	ts.tv_nsec = (uint32_t)nsec;
-	mpw_check(w, msgpack_pack_timestamp(&w->pk, &ts));
-}
-
-void
-tw_mpw_raw(struct tw_mpw *w, const void *p, size_t n)
-{
-	/* A failure sticks in w->err. */
-	(void)mpw_write(w, p, n);
+	timestamp_parts(ns, &sec, &nsec, &len);
+	if ((o = tw_mpw_room(w, len)) != NULL)
+		tw_mpw_commit(w, tw_mp_put_timestamp(o, ns));
 }
 
 static size_t

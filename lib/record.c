@@ -98,8 +98,9 @@ write_special(void *arg, struct tw_mpw *w, const char *key, size_t klen,
 			return TW_EPARSE;
 		/* The bin header, then the bytes decoded right after it. */
 		len = tw_base64_decoded_len(v->v.s.p, v->v.s.len);
-		if (msgpack_pack_bin(&w->pk, len) != 0)
-			return w->err != 0 ? w->err : TW_ENOMEM;
+		tw_mpw_bin_header(w, len);
+		if (w->err != 0)
+			return w->err;
 		if ((r = tw_base64_decode(w->buf, v->v.s.p, v->v.s.len)) != 0)
 			return r;
 		return 1;

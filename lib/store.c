@@ -403,6 +403,7 @@ publish(struct tw_store *s)
 	s->st.blocks = blocks;
 	s->st.segments = s->nsegs;
 	s->st.agents = s->dd.n;
+	s->st.next_index = s->next_index;
 	pthread_mutex_unlock(&s->mu);
 }
 

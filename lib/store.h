@@ -116,6 +116,8 @@ struct tw_store_stats {
 	uint64_t torn_cut_bytes;  /* bytes cut from a torn tail at open */
 	uint64_t corrupt_blocks;  /* damaged blocks found at open (kept) */
 	uint64_t dedup_gaps_forced;
+	uint64_t next_index;	  /* gauge: chain index of the next block
+				   * (consumers' lag = this - theirs) */
 	bool failed;		  /* a sticky write/fsync error: reopen */
 };
 

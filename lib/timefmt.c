@@ -69,73 +69,181 @@ to_ns(int64_t sec, int64_t nsec, int64_t *ns)
 	return 0;
 }
 
-/* k decimal digits at p, or -1. */
-static int
-digits(const char *p, int k)
+/* Two decimal digits at p, or -1: the fields of a timestamp. */
+static inline int
+digits2(const char *p)
 {
-	int v = 0;
+	unsigned a = (unsigned)(unsigned char)p[0] - '0';
+	unsigned b = (unsigned)(unsigned char)p[1] - '0';
 
-	for (int i = 0; i < k; i++) {
+	return a > 9 || b > 9 ? -1 : (int)(a * 10 + b);
+}
+
+/*
+ * The value of 8 decimal digits at p, or -1 when one is not a digit: a
+ * few operations on one 64-bit word instead of 8 steps.
+ */
+static inline int64_t
+digits8(const char *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t x;
+
+	memcpy(&x, p, 8);
+	if ((x & 0xf0f0f0f0f0f0f0f0ULL) != 0x3030303030303030ULL ||
+	    ((x + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) !=
+	    0x3030303030303030ULL)
+		return -1;
+	x -= 0x3030303030303030ULL;
+	x = x * 10 + (x >> 8);
+	x = ((x & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+	    ((x >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >>
+	    32;
+	return (int64_t)(uint32_t)x;
+#else
+	int64_t v = 0;
+
+	for (int i = 0; i < 8; i++) {
 		if (p[i] < '0' || p[i] > '9')
 			return -1;
 		v = v * 10 + (p[i] - '0');
 	}
 	return v;
+#endif
 }
 
-int
-tw_time_parse_rfc3339(const char *p, size_t n, int64_t *ns)
+/*
+ * YYYY-MM-DD(T|t| )HH:MM:SS, the first 19 bytes of a timestamp, as
+ * seconds since the epoch; TW_EPARSE.
+ */
+static int
+parse_seconds(const char *p, int64_t *secs)
 {
-	int year, mon, day, hh, mm, ss, oh = 0, om = 0, sign = 0;
-	int64_t frac = 0, secs;
-	size_t i = 19, k;
+	int year, mon, day, hh, mm, ss, c;
 
-	if (n < 20 || p[4] != '-' || p[7] != '-' ||
+	if (p[4] != '-' || p[7] != '-' ||
 	    (p[10] != 'T' && p[10] != 't' && p[10] != ' ') || p[13] != ':' ||
 	    p[16] != ':')
 		return TW_EPARSE;
-	if ((year = digits(p, 4)) < 0 || (mon = digits(p + 5, 2)) < 0 ||
-	    (day = digits(p + 8, 2)) < 0 || (hh = digits(p + 11, 2)) < 0 ||
-	    (mm = digits(p + 14, 2)) < 0 || (ss = digits(p + 17, 2)) < 0)
+	if ((c = digits2(p)) < 0 || (year = digits2(p + 2)) < 0 ||
+	    (mon = digits2(p + 5)) < 0 || (day = digits2(p + 8)) < 0 ||
+	    (hh = digits2(p + 11)) < 0 || (mm = digits2(p + 14)) < 0 ||
+	    (ss = digits2(p + 17)) < 0)
 		return TW_EPARSE;
-	if (p[i] == '.') {
-		for (k = 0, i++; i < n && p[i] >= '0' && p[i] <= '9';
-		    i++, k++) {
+	year += c * 100;
+	if (mon < 1 || mon > 12 || day < 1 ||
+	    (unsigned)day > days_in_month(year, (unsigned)mon) || hh > 23 ||
+	    mm > 59 || ss > 59)
+		return TW_EPARSE;
+	*secs = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 +
+	    hh * 3600 + mm * 60 + ss;
+	return 0;
+}
+
+/*
+ * What follows the seconds, p[0..n): [.1 to 9 digits] then the zone, as
+ * ns and the zone's offset east of UTC in seconds; TW_EPARSE.
+ */
+static int
+parse_fraction_zone(const char *p, size_t n, int64_t *frac, int *off)
+{
+	static const int32_t scale[10] = { 1000000000, 100000000, 10000000,
+		1000000, 100000, 10000, 1000, 100, 10, 1 };
+	int oh, om, sign;
+	size_t i = 0, k = 0;
+	int64_t f = 0, d8;
+
+	/* The usual: nanoseconds and Z, as containerd and CRI-O write. */
+	if (n == 11 && p[0] == '.' && p[10] == 'Z' &&
+	    (d8 = digits8(p + 1)) >= 0 && p[9] >= '0' && p[9] <= '9') {
+		*frac = d8 * 10 + (p[9] - '0');
+		*off = 0;
+		return 0;
+	}
+	if (n > 0 && p[0] == '.') {
+		i = 1;
+		/* Nanoseconds are the usual: 8 digits at once, then on. */
+		if (n >= 9 && (d8 = digits8(p + 1)) >= 0) {
+			f = d8;
+			i = 9;
+			k = 8;
+		}
+		/* 1 to 9 digits: a tenth digit is an error, not rounded */
+		for (; i < n && p[i] >= '0' && p[i] <= '9'; i++, k++) {
 			if (k == 9)
 				return TW_EPARSE;
-			frac = frac * 10 + (p[i] - '0');
+			f = f * 10 + (p[i] - '0');
 		}
 		if (k == 0)
 			return TW_EPARSE;
-		for (; k < 9; k++)
-			frac *= 10;
+		f *= scale[k];
 	}
-	if (i < n && (p[i] == 'Z' || p[i] == 'z')) {
-		i++;
-	} else if (i < n && (p[i] == '+' || p[i] == '-')) {
+	*frac = f;
+	*off = 0;
+	if (i < n && (p[i] == 'Z' || p[i] == 'z'))
+		return i + 1 == n ? 0 : TW_EPARSE;
+	if (i < n && (p[i] == '+' || p[i] == '-')) {
 		sign = p[i] == '-' ? -1 : 1;
 		if (n - i == 6 && p[i + 3] == ':') {
-			oh = digits(p + i + 1, 2);
-			om = digits(p + i + 4, 2);
+			oh = digits2(p + i + 1);
+			om = digits2(p + i + 4);
 		} else if (n - i == 5) {
-			oh = digits(p + i + 1, 2);
-			om = digits(p + i + 3, 2);
+			oh = digits2(p + i + 1);
+			om = digits2(p + i + 3);
 		} else {
 			return TW_EPARSE;
 		}
 		if (oh < 0 || om < 0 || oh > 23 || om > 59)
 			return TW_EPARSE;
-		i = n;
+		*off = sign * (oh * 3600 + om * 60);
+		return 0;
 	}
-	if (i != n)
+	/* No zone at all after a fraction: taken as UTC. */
+	return i == n ? 0 : TW_EPARSE;
+}
+
+int
+tw_time_parse_rfc3339(const char *p, size_t n, int64_t *ns)
+{
+	int64_t secs, frac;
+	int off, r;
+
+	if (n < 20)
 		return TW_EPARSE;
-	if (mon < 1 || mon > 12 || day < 1 ||
-	    (unsigned)day > days_in_month(year, (unsigned)mon) || hh > 23 ||
-	    mm > 59 || ss > 59)
+	if ((r = parse_seconds(p, &secs)) != 0 ||
+	    (r = parse_fraction_zone(p + 19, n - 19, &frac, &off)) != 0)
+		return r;
+	return to_ns(secs - off, frac, ns);
+}
+
+void
+tw_time_cache_init(struct tw_time_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+int
+tw_time_parse_rfc3339_cached(struct tw_time_cache *c, const char *p,
+    size_t n, int64_t *ns)
+{
+	int64_t secs, frac;
+	int off, r;
+
+	if (n < 20)
 		return TW_EPARSE;
-	secs = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 +
-	    hh * 3600 + mm * 60 + ss - sign * (oh * 3600 + om * 60);
-	return to_ns(secs, frac, ns);
+	if (c->valid && memcmp(p, c->prefix, 16) == 0 &&
+	    memcmp(p + 16, c->prefix + 16, 3) == 0) {
+		secs = c->secs;
+	} else {
+		if ((r = parse_seconds(p, &secs)) != 0)
+			return r;
+		memcpy(c->prefix, p, sizeof(c->prefix));
+		c->secs = secs;
+		c->valid = true;
+	}
+	if ((r = parse_fraction_zone(p + 19, n - 19, &frac, &off)) != 0)
+		return r;
+	return to_ns(secs - off, frac, ns);
 }
 
 static char *

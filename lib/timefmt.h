@@ -2,6 +2,7 @@
 #ifndef TW_TIMEFMT_H
 #define TW_TIMEFMT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,26 @@
  */
 int tw_time_parse_rfc3339(const char *p, size_t n, int64_t *ns)
     TW_WARN_UNUSED;
+
+/*
+ * The last whole second tw_time_parse_rfc3339_cached saw: the lines of one
+ * log mostly share it. Owned by one parser; not thread-safe.
+ */
+struct tw_time_cache {
+	char prefix[19]; /* YYYY-MM-DDTHH:MM:SS as it was written */
+	int64_t secs;
+	bool valid;
+};
+
+/* Start with nothing remembered. */
+void tw_time_cache_init(struct tw_time_cache *c);
+
+/*
+ * tw_time_parse_rfc3339, the same results, with the date and time of day
+ * taken from c when the first 19 bytes are those of the last success.
+ */
+int tw_time_parse_rfc3339_cached(struct tw_time_cache *c, const char *p,
+    size_t n, int64_t *ns) TW_WARN_UNUSED;
 
 /*
  * Append ns as YYYY-MM-DDTHH:MM:SS[.fraction]Z in UTC, the fraction being

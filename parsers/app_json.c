@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include "app_json.h"
 #include "json.h"
@@ -11,9 +10,6 @@
 /* The object of one line; a line is at most a record's message. */
 #define APP_JSON_FIELDS_MAX ((size_t)16 << 20)
 
-static const char *const level_keys[TW_APP_JSON_LEVEL_KEYS] = {
-	"level", "severity", "lvl", "log.level",
-};
 
 void
 tw_app_json_init(struct tw_app_json *aj)
@@ -67,20 +63,24 @@ const char *
 tw_app_json_level(const char *p, size_t n)
 {
 	/* common.py LEVELS of the reference generators, nothing more. */
+#define W(word, level) { word, sizeof(word) - 1, level }
 	static const struct {
 		const char *word;
+		size_t len;
 		const char *level;
 	} words[] = {
-		{ "trace", "trace" }, { "debug", "debug" }, { "dbg", "debug" },
-		{ "info", "info" }, { "information", "info" },
-		{ "informational", "info" }, { "notice", "info" },
-		{ "warn", "warn" }, { "warning", "warn" },
-		{ "error", "error" }, { "err", "error" },
-		{ "critical", "fatal" }, { "crit", "fatal" },
-		{ "fatal", "fatal" }, { "panic", "fatal" },
-		{ "alert", "fatal" }, { "emergency", "fatal" },
-		{ "emerg", "fatal" },
+		W("trace", "trace"), W("debug", "debug"), W("dbg", "debug"),
+		W("info", "info"), W("information", "info"),
+		W("informational", "info"), W("notice", "info"),
+		W("warn", "warn"), W("warning", "warn"),
+		W("error", "error"), W("err", "error"),
+		W("critical", "fatal"), W("crit", "fatal"),
+		W("fatal", "fatal"), W("panic", "fatal"),
+		W("alert", "fatal"), W("emergency", "fatal"),
+		W("emerg", "fatal"),
 	};
+#undef W
+	char low[16];
 	size_t k;
 
 	while ((k = tw_app_json_space(p, n)) != 0) {
@@ -91,9 +91,11 @@ tw_app_json_level(const char *p, size_t n)
 		n -= k;
 	if (n < 3 || n > 13)
 		return NULL;
+	/* ASCII case folding is all strncasecmp does to these words. */
+	for (k = 0; k < n; k++)
+		low[k] = p[k] >= 'A' && p[k] <= 'Z' ? (char)(p[k] | 0x20) : p[k];
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strlen(words[i].word) == n &&
-		    strncasecmp(words[i].word, p, n) == 0)
+		if (words[i].len == n && memcmp(words[i].word, low, n) == 0)
 			return words[i].level;
 	return NULL;
 }
@@ -106,14 +108,33 @@ static void
 on_top(void *arg, const char *key, size_t klen, const struct tw_mp_obj *v)
 {
 	struct tw_app_json *aj = arg;
+	int i;
 
-	for (int i = 0; i < TW_APP_JSON_LEVEL_KEYS; i++)
-		if (strlen(level_keys[i]) == klen &&
-		    memcmp(level_keys[i], key, klen) == 0) {
-			aj->levels[i] = v->type == TW_MP_STR ?
-			    tw_app_json_level(v->v.s.p, v->v.s.len) : NULL;
-			return;
-		}
+	/*
+	 * The level keys by priority: level, severity, lvl, log.level. Every
+	 * key of every line comes here: told apart by length first.
+	 */
+	switch (klen) {
+	case 5:
+		i = memcmp(key, "level", 5) == 0 ? 0 : -1;
+		break;
+	case 8:
+		i = memcmp(key, "severity", 8) == 0 ? 1 : -1;
+		break;
+	case 3:
+		i = memcmp(key, "lvl", 3) == 0 ? 2 : -1;
+		break;
+	case 9:
+		i = memcmp(key, "log.level", 9) == 0 ? 3 : -1;
+		break;
+	default:
+		i = -1;
+		break;
+	}
+	if (i < 0)
+		return;
+	aj->levels[i] = v->type == TW_MP_STR ?
+	    tw_app_json_level(v->v.s.p, v->v.s.len) : NULL;
 }
 
 bool
@@ -125,15 +146,20 @@ tw_app_json_parse(struct tw_app_json *aj, const char *p, size_t n,
 	size_t k;
 
 	*level = NULL;
-	if (flags & TW_APP_JSON_LSTRIP)
-		while ((k = tw_app_json_space(p, n)) != 0) {
-			p += k;
-			n -= k;
-		}
-	while ((k = tw_app_json_space_end(p, n)) != 0)
-		n -= k;
-	if (n < 2 || p[0] != '{' || p[n - 1] != '}')
+	/* Most lines are not JSON, most JSON lines have no space around. */
+	if (n > 0 && p[0] != '{' && !(flags & TW_APP_JSON_LSTRIP))
 		return false;
+	if (n < 2 || p[0] != '{' || p[n - 1] != '}') {
+		if (flags & TW_APP_JSON_LSTRIP)
+			while ((k = tw_app_json_space(p, n)) != 0) {
+				p += k;
+				n -= k;
+			}
+		while ((k = tw_app_json_space_end(p, n)) != 0)
+			n -= k;
+		if (n < 2 || p[0] != '{' || p[n - 1] != '}')
+			return false;
+	}
 	memset(aj->levels, 0, sizeof(aj->levels));
 	tw_buf_reset(&aj->fields);
 	tw_mpw_init(&fw, &aj->fields);

@@ -24,14 +24,14 @@ void tw_app_json_init(struct tw_app_json *aj);
 void tw_app_json_cleanup(struct tw_app_json *aj);
 
 /*
- * Whether the line p[0..n) (valid UTF-8, as the record's message has it)
- * is a JSON object: after trimming whitespace (Unicode, as Python's
- * str.strip; the leading side only with TW_APP_JSON_LSTRIP) it starts with
- * '{', ends with '}' and parses. Then aj->fields holds the object as
- * msgpack (one streaming pass) and *level the normalised value of the
- * first of level, severity, lvl, log.level that has a known one (NULL
- * when none). False for anything else, including objects past the
- * converter's depth and size limits.
+ * Whether the line p[0..n) is a JSON object: after trimming whitespace
+ * (Unicode, as Python's str.strip; the leading side only with
+ * TW_APP_JSON_LSTRIP) it starts with '{', ends with '}' and parses. Then
+ * aj->fields holds the object as msgpack (one streaming pass) and *level
+ * the normalised value of the first of level, severity, lvl, log.level
+ * that has a known one (NULL when none). False for anything else,
+ * including objects past the converter's depth and size limits and any
+ * line that is not well-formed UTF-8: true vouches for all of p[0..n).
  */
 bool tw_app_json_parse(struct tw_app_json *aj, const char *p, size_t n,
     unsigned flags, const char **level);

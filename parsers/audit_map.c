@@ -306,9 +306,8 @@ tw_am_write_concat(struct tw_mpw *w, const char *const *p, const size_t *n,
 			w->err = TW_ETOOBIG;
 		return;
 	}
-	/* A failed write sets w->err through the packer's callback. */
-	(void)msgpack_pack_str(&w->pk, total);
+	/* A failed write sticks in w->err; later ones do nothing. */
+	tw_mpw_str_header(w, total);
 	for (size_t i = 0; i < cnt; i++)
-		if (n[i] > 0)
-			(void)msgpack_pack_str_body(&w->pk, p[i], n[i]);
+		tw_mpw_raw(w, p[i], n[i]);
 }

@@ -981,15 +981,12 @@ put_process(struct au_state *s, struct tw_mpw *w, const struct au_event *ev,
 		}
 		tw_mpw_cstr(w, "command_line");
 		if (w->err == 0 && total <= UINT32_MAX) {
-			(void)msgpack_pack_str(&w->pk, total);
+			tw_mpw_str_header(w, total);
 			for (size_t i = 0; i < s->nargv; i++) {
 				if (i > 0)
-					(void)msgpack_pack_str_body(&w->pk,
-					    " ", 1);
-				if (s->argv[i].len > 0)
-					(void)msgpack_pack_str_body(&w->pk,
-					    s->args.data + s->argv[i].off,
-					    s->argv[i].len);
+					tw_mpw_raw(w, " ", 1);
+				tw_mpw_raw(w, s->args.data + s->argv[i].off,
+				    s->argv[i].len);
 			}
 		} else if (w->err == 0) {
 			w->err = TW_ETOOBIG;

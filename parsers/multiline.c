@@ -124,6 +124,122 @@ tw_ml_writer_cleanup(struct tw_ml_writer *mw)
 	tw_app_json_cleanup(&mw->aj);
 }
 
+/* A key of fewer than 32 bytes, a string literal: a few stores. */
+#define PUT_KEY(o, lit) put_key((o), (lit), sizeof(lit) - 1)
+
+static inline uint8_t *
+put_key(uint8_t *o, const char *k, size_t n)
+{
+	*o++ = (uint8_t)(0xa0 | n);
+	memcpy(o, k, n);
+	return o + n;
+}
+
+static inline uint8_t *
+put_str(uint8_t *o, const char *p, size_t n)
+{
+	o = tw_mp_put_str_header(o, n);
+	memcpy(o, p, n);
+	return o + n;
+}
+
+/*
+ * put() with the room for the whole record reserved once and every byte
+ * stored in place: the same bytes. False when even that room is not
+ * there (near the buffer's ceiling): put() then writes value by value.
+ */
+static bool
+put_fast(struct tw_ml_writer *mw, const struct tw_parse_opts *o,
+    const struct view *v, struct tw_mpw *w)
+{
+	struct tw_buf *b = w->buf;
+	uint32_t keys = 1;
+	size_t bound;
+	uint8_t *p;
+
+	/*
+	 * At most: the map32 header; each key with its value's header (time
+	 * and observed_time whole); the bodies.
+	 */
+	bound = 5 + (5 + 15) + (14 + 15) + (8 + 5) + (4 + 5) + (6 + 5) +
+	    (7 + 5) + (6 + 9) + (11 + 1) + (10 + 1) + (6 + 9) + 7 +
+	    mw->constant.len + v->text_len + v->raw_len +
+	    (v->level != NULL ? strlen(v->level) : 0) + v->stream_len +
+	    v->extra_len + (v->fields ? mw->aj.fields.len : 0);
+	if (v->text_len > UINT32_MAX || v->raw_len > UINT32_MAX ||
+	    v->stream_len > UINT32_MAX || tw_buf_reserve(b, bound) != 0)
+		return false;
+	p = (uint8_t *)b->data;
+	*p = 0xdf; /* map32: the count goes in at the end */
+	p += 5;
+	p = PUT_KEY(p, "time");
+	p = tw_mp_put_timestamp(p, v->time_ns);
+	if (o->observed_time) {
+		p = PUT_KEY(p, "observed_time");
+		p = tw_mp_put_timestamp(p, o->now_ns);
+		keys++;
+	}
+	memcpy(p, mw->constant.data, mw->constant.len);
+	p += mw->constant.len;
+	keys += mw->constant_keys;
+	p = PUT_KEY(p, "message");
+	p = put_str(p, v->text, v->text_len);
+	keys++;
+	if (v->raw != NULL) {
+		p = PUT_KEY(p, "raw");
+		p = tw_mp_put_bin_header(p, v->raw_len);
+		memcpy(p, v->raw, v->raw_len);
+		p += v->raw_len;
+		keys++;
+	}
+	if (v->level != NULL) {
+		p = PUT_KEY(p, "level");
+		p = put_str(p, v->level, strlen(v->level));
+		keys++;
+	}
+	if (v->stream != NULL) {
+		p = PUT_KEY(p, "stream");
+		p = put_str(p, v->stream, v->stream_len);
+		keys++;
+	}
+	if (v->parts > 1) {
+		p = PUT_KEY(p, "parts");
+		p = tw_mp_put_uint(p, v->parts);
+		keys++;
+	}
+	if (v->incomplete) {
+		p = PUT_KEY(p, "incomplete");
+		*p++ = 0xc3;
+		keys++;
+	}
+	if (v->truncated) {
+		p = PUT_KEY(p, "truncated");
+		*p++ = 0xc3;
+		keys++;
+	}
+	if (v->lines > 1) {
+		p = PUT_KEY(p, "lines");
+		p = tw_mp_put_uint(p, v->lines);
+		keys++;
+	}
+	if (v->extra != NULL && v->extra_keys > 0) {
+		memcpy(p, v->extra, v->extra_len);
+		p += v->extra_len;
+		keys += v->extra_keys;
+	}
+	if (v->fields) {
+		p = PUT_KEY(p, "fields");
+		memcpy(p, mw->aj.fields.data, mw->aj.fields.len);
+		p += mw->aj.fields.len;
+		keys++;
+	}
+	tw_mp_put32((uint8_t *)b->data + 1, keys);
+	tw_mpw_commit(w, p);
+	return true;
+}
+
+#undef PUT_KEY
+
 /* Write one record into w (reset first) and hand it to emit. */
 static int
 put(struct tw_ml_writer *mw, const struct tw_parse_opts *o,
@@ -134,6 +250,8 @@ put(struct tw_ml_writer *mw, const struct tw_parse_opts *o,
 
 	tw_buf_reset(w->buf);
 	tw_mpw_init(w, w->buf);
+	if (put_fast(mw, o, v, w))
+		return emit(arg, (const uint8_t *)w->buf->data, w->buf->len);
 	hdr = tw_mpw_map32_placeholder(w);
 	tw_mpw_cstr(w, "time");
 	tw_mpw_timestamp(w, v->time_ns);
@@ -329,7 +447,17 @@ tw_ml_write(struct tw_ml_writer *mw, const struct tw_parse_opts *o,
 	n = tw_ml_cut(r->msg, r->msg_len, TW_ML_MESSAGE_MAX);
 	if (n < r->msg_len)
 		v.truncated = true;
-	if (tw_utf8_valid(r->msg, n)) {
+	/*
+	 * A JSON object that converts is well-formed UTF-8 throughout (every
+	 * string is checked, nothing else may be past ASCII): trying it first
+	 * spares JSON lines the separate validation pass.
+	 */
+	if (tw_app_json_parse(&mw->aj, r->msg, n, mw->json_flags,
+	    &v.level)) {
+		v.fields = true;
+		v.text = r->msg;
+		v.text_len = n;
+	} else if (tw_utf8_valid(r->msg, n)) {
 		v.text = r->msg;
 		v.text_len = n;
 	} else {
@@ -340,9 +468,9 @@ tw_ml_write(struct tw_ml_writer *mw, const struct tw_parse_opts *o,
 		v.text_len = mw->text.len;
 		v.raw = r->msg;
 		v.raw_len = n;
+		v.fields = tw_app_json_parse(&mw->aj, v.text, v.text_len,
+		    mw->json_flags, &v.level);
 	}
-	v.fields = tw_app_json_parse(&mw->aj, v.text, v.text_len,
-	    mw->json_flags, &v.level);
 	if (!mw->java)
 		return put(mw, o, &v, w, emit, arg);
 	if (joins(mw, &v))

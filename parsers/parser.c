@@ -1,6 +1,7 @@
 /* parser.c: the format registry, auto-detection and shared record helpers. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -1,4 +1,4 @@
-/* main.c: trawl, the command people type: parse, query, verify. */
+/* main.c: trawl, the command people type: parse, query, rules, verify. */
 #include "config.h"
 
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cmd_parse.h"
 #include "cmd_query.h"
+#include "cmd_rules.h"
 #include "cmd_verify.h"
 
 static const struct {
@@ -17,6 +18,8 @@ static const struct {
 	{ "parse", cmd_parse, "parse raw log input into canonical JSON "
 	    "records" },
 	{ "query", cmd_query, "search a collector's store" },
+	{ "rules", cmd_rules, "check rule files, test rules against labelled "
+	    "events" },
 	{ "verify", cmd_verify, "check a store's hash chain and "
 	    "checkpoints" },
 };

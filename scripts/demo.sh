@@ -1,12 +1,14 @@
 #!/bin/sh
 # The run command of the quick start: installs what is missing, builds, and
-# runs trawl on the bundled sample logs with an embedded configuration,
-# cleaning up after itself.
+# runs the whole pipeline on the bundled sample logs with an embedded
+# configuration: a collector and an agent on loopback, container, audit and
+# function logs tailed, shipped, stored and checked by the default rules,
+# alerts printed from the file sink, and a query over the store. Cleans up
+# after itself.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh build
 scripts/build.sh
-top=$(pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/trawl-demo.XXXXXX")
 pids=""
 cleanup() {
@@ -19,16 +21,33 @@ trap cleanup EXIT INT TERM
 free_port() {
 	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+wait_for() { # seconds, command...
+	n=$(( $1 * 20 )); shift
+	until "$@" >/dev/null 2>&1; do
+		n=$((n - 1)); [ $n -gt 0 ] || return 1
+		sleep 0.05
+	done
+}
 
 samples=tests/data/formats
 cport=$(free_port)
 aport=$(free_port)
+
+# Sample logs laid out as a node has them.
+pod=payments-api-7d9c8f5b6-x2k4t_prod_app-b216aeb62f074fa237ca9e6e4c95f413d48e48a8873142996b08f0d09b7161de
+mkdir -p "$work/log/containers" "$work/log/kubernetes/audit" "$work/log/audit" \
+	"$work/log/lambda" "$work/store" "$work/agent"
+cp "$samples/cri-containerd.log" "$work/log/containers/$pod.log"
+cp "$samples/k8s-audit.jsonl" "$work/log/kubernetes/audit/audit.log"
+cp "$samples/auditd.log" "$work/log/audit/audit.log"
+cp "$samples/lambda-text.log" "$work/log/lambda/orders-api.log"
 
 # The embedded configurations.
 cat > "$work/collector.yaml" <<YAML
 collector:
   data_dir: $work/store
   listen: 127.0.0.1:$cport
+rules: [$(pwd)/tests/data/rules/rules.yaml]
 sinks:
   - type: file
     path: $work/alerts.jsonl
@@ -38,60 +57,72 @@ agent:
   id: demo-node
   data_dir: $work/agent
   http: { listen: 127.0.0.1:$aport }
+  batch: { linger: 200ms }
 inputs:
   - type: tail
-    paths: ["$work/logs/*.log"]
-    format: auto
+    paths: ["$work/log/containers/*.log"]
+    format: cri
+    idle_flush: 500ms
+  - type: tail
+    paths: ["$work/log/kubernetes/audit/audit.log"]
+    format: k8s_audit_v1
+  - type: tail
+    paths: ["$work/log/audit/audit.log"]
+    format: auditd
+    idle_flush: 500ms
+  - type: tail
+    paths: ["$work/log/lambda/*.log"]
+    format: lambda_text
 output:
   type: http
   url: http://127.0.0.1:$cport
 YAML
-mkdir -p "$work/store" "$work/agent" "$work/logs"
 
 echo "== configuration"
 collector/trawl-collector --config "$work/collector.yaml" --check-config
 agent/trawl-agent --config "$work/agent.yaml" --check-config
 
-echo "== daemons on loopback"
+echo "== collector and agent on loopback"
 collector/trawl-collector --config "$work/collector.yaml" 2>"$work/collector.log" &
 pids="$pids $!"
+wait_for 10 curl -fsS "http://127.0.0.1:$cport/healthz"
 agent/trawl-agent --config "$work/agent.yaml" 2>"$work/agent.log" &
 pids="$pids $!"
-for port in $cport $aport; do
-	i=0
-	until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 100 ] || { echo "daemon on $port did not start"; exit 1; }
-		sleep 0.05
-	done
-	printf '127.0.0.1:%s /healthz ok, /readyz %s\n' "$port" \
-		"$(curl -s "http://127.0.0.1:$port/readyz")"
-done
+wait_for 10 curl -fsS "http://127.0.0.1:$aport/healthz"
+echo "collector 127.0.0.1:$cport, agent 127.0.0.1:$aport: ready"
 
-echo "== sample logs parsed into records (trawl parse --format auto)"
-while IFS='	' read -r input expected format path target now options env; do
-	case "$input" in '#'*|'') continue ;; esac
-	[ "$options" = "-" ] || continue
-	set -- --format auto
-	[ "$path" = "-" ] || set -- "$@" --path "$path"
-	[ "$target" = "-" ] || set -- "$@" --target "$target"
-	[ "$now" = "-" ] || set -- "$@" --now "$now"
-	if [ "$env" = "-" ]; then
-		query/trawl parse "$@" "$samples/$input" > "$work/$input.jsonl" || true
-	else
-		# shellcheck disable=SC2086
-		env $env query/trawl parse "$@" "$samples/$input" > "$work/$input.jsonl" || true
-	fi
-	printf '%-28s %4d records  %s\n' "$input" "$(wc -l < "$work/$input.jsonl")" \
-		"$(/usr/bin/python3 -c 'import json,sys
-kinds=sorted({json.loads(l)["source"]["kind"]+"/"+json.loads(l)["source"]["format"] for l in open(sys.argv[1])})
-print(" ".join(kinds))' "$work/$input.jsonl")"
-done < "$samples/manifest.tsv"
+# 21 container + 35 k8s audit + 8 auditd + 33 Lambda records.
+expected=97
+if ! wait_for 30 sh -c "[ \"\$(query/trawl query --store '$work/store' --count)\" -ge $expected ]"; then
+	echo "only $(query/trawl query --store "$work/store" --count) of $expected records arrived"
+	exit 1
+fi
+echo "$(query/trawl query --store "$work/store" --count) records stored; $(query/trawl verify --store "$work/store")"
+wait_for 10 test -s "$work/alerts.jsonl" || true
+sleep 1
 
-echo "== one record"
-head -n 1 "$work/k8s-audit.jsonl.jsonl"
+echo "== alerts (file sink)"
+/usr/bin/python3 - "$work/alerts.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    a = json.loads(line)
+    print("%-8s %-34s %s" % (a["rule"]["severity"], a["rule"]["id"], a["output"][:110]))
+PY
+
+echo "== trawl query over the store (records by source)"
+query/trawl query --store "$work/store" -o json | /usr/bin/python3 -c '
+import collections, json, sys
+c = collections.Counter()
+for line in sys.stdin:
+    r = json.loads(line)
+    c[r["source"]["kind"] + "/" + r["source"]["format"]] += 1
+for k, n in sorted(c.items()):
+    print("%5d  %s" % (n, k))'
+echo "== one stored record"
+query/trawl query --store "$work/store" -o json | grep '"k8s_audit"' | head -n 1
 
 echo "== stopping"
 for pid in $pids; do kill -TERM "$pid"; done
 for pid in $pids; do wait "$pid"; done
 pids=""
-echo "done (the collector's store, detection and alerts arrive with the collector, agent and detection issues)"
+echo "done"

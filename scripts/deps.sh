@@ -4,9 +4,9 @@
 set -eu
 want="build-essential autoconf automake pkg-config zstd
 librdkafka-dev libzstd-dev libpcre2-dev libmsgpack-dev libcurl4-openssl-dev
-libyaml-dev libmicrohttpd-dev libssl-dev libyajl-dev zlib1g-dev"
+libyaml-dev libmicrohttpd-dev libgnutls28-dev libssl-dev libyajl-dev zlib1g-dev"
 if [ "${1:-build}" = test ]; then
-	want="$want python3 python3-pytest python3-msgpack python3-zstandard curl"
+	want="$want python3 python3-pytest python3-msgpack python3-zstandard curl openssl"
 fi
 missing=""
 for p in $want; do

@@ -67,12 +67,47 @@ EXTRA_DIST += %D%/unit/tap.h
 %C%_unit_test_store_CFLAGS = $(TW_TEST_CFLAGS) $(OPENSSL_CFLAGS)
 %C%_unit_test_store_LDADD = $(TW_TEST_LDADD) $(TW_STORE_LIBS)
 
+# --- agent/: program modules compiled into their tests (their headers are
+# the agent's own, hence -I agent).
+TW_AGENT_UNIT_TESTS = %D%/unit/test_spool %D%/unit/test_checkpoint
+check_PROGRAMS += $(TW_AGENT_UNIT_TESTS)
+TESTS += $(TW_AGENT_UNIT_TESTS)
+TW_AGENT_TEST_CFLAGS = $(TW_TEST_CFLAGS) -I$(top_srcdir)/agent
+%C%_unit_test_spool_SOURCES = %D%/unit/test_spool.c agent/spool.c agent/fsio.c \
+	agent/fileid.c
+%C%_unit_test_spool_CFLAGS = $(TW_AGENT_TEST_CFLAGS)
+%C%_unit_test_spool_LDADD = $(TW_TEST_LDADD)
+%C%_unit_test_checkpoint_SOURCES = %D%/unit/test_checkpoint.c \
+	agent/checkpoint.c agent/seq.c agent/fsio.c agent/fileid.c
+%C%_unit_test_checkpoint_CFLAGS = $(TW_AGENT_TEST_CFLAGS)
+%C%_unit_test_checkpoint_LDADD = $(TW_TEST_LDADD) -lpthread
+
 # A helper for the store's integration tests (not installed): appends
 # NDJSON records as batches to a store directory.
 check_PROGRAMS += %D%/store-write
 %C%_store_write_SOURCES = %D%/store_write.c
 %C%_store_write_CFLAGS = $(TW_TEST_CFLAGS) $(OPENSSL_CFLAGS)
 %C%_store_write_LDADD = $(TW_TEST_LDADD) $(TW_STORE_LIBS)
+
+# A helper for the Kafka integration tests (not installed): an in-process
+# librdkafka mock cluster, a producer and a consumer.
+check_PROGRAMS += %D%/kafka-tool
+%C%_kafka_tool_SOURCES = %D%/kafka_tool.c
+%C%_kafka_tool_CFLAGS = $(TW_TEST_CFLAGS) $(RDKAFKA_CFLAGS)
+%C%_kafka_tool_LDADD = $(TW_TEST_LDADD) $(RDKAFKA_LIBS)
+
+# --- benchmarks (tests/bench/): built by make check so they keep
+# compiling, run only by `make bench`; they print ratios against a
+# reference measured in the same run, and assert nothing.
+check_PROGRAMS += %D%/bench/bench_parse
+%C%_bench_bench_parse_SOURCES = %D%/bench/bench_parse.c
+%C%_bench_bench_parse_CFLAGS = $(TW_TEST_CFLAGS)
+%C%_bench_bench_parse_LDADD = $(TW_TEST_LDADD)
+EXTRA_DIST += %D%/bench/gen.py %D%/bench/regexes.txt %D%/bench/run-parse-bench.sh
+.PHONY: bench
+bench: %D%/bench/bench_parse
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	PYTHON3='$(PYTHON3)' $(SHELL) $(srcdir)/%D%/bench/run-parse-bench.sh $(BENCH_ARGS)
 
 # --- fuzz targets: LLVMFuzzerTestOneInput only; replay_main.c replays the
 # corpus in make check, libFuzzer drives the same file with --enable-fuzzing.
@@ -283,3 +318,91 @@ endif
 # --- integration tests: pytest against the real binaries, reported as TAP.
 TESTS += %D%/integration/run-pytest.sh
 EXTRA_DIST += %D%/integration %D%/data
+
+# --- detect/: the rule engine's unit tests and fuzz targets (rule loader,
+# condition language). libdetect.a comes first: it needs lib/libtw.a.
+TW_DETECT_TEST_LDADD = detect/libdetect.a $(TW_TEST_LDADD) $(TW_DETECT_LIBS)
+TW_DETECT_TEST_CFLAGS = $(TW_TEST_CFLAGS) $(PCRE2_CFLAGS) $(OPENSSL_CFLAGS)
+TW_DETECT_UNIT_TESTS = \
+	%D%/unit/test_value \
+	%D%/unit/test_fields \
+	%D%/unit/test_ops \
+	%D%/unit/test_regex \
+	%D%/unit/test_expr \
+	%D%/unit/test_ytree \
+	%D%/unit/test_template \
+	%D%/unit/test_state \
+	%D%/unit/test_alert \
+	%D%/unit/test_sigma \
+	%D%/unit/test_rules_load \
+	%D%/unit/test_ac \
+	%D%/unit/test_eval \
+	%D%/unit/test_engine
+check_PROGRAMS += $(TW_DETECT_UNIT_TESTS)
+TESTS += $(TW_DETECT_UNIT_TESTS)
+EXTRA_DIST += %D%/unit/detect_util.h
+%C%_unit_test_value_SOURCES = %D%/unit/test_value.c
+%C%_unit_test_value_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_value_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_fields_SOURCES = %D%/unit/test_fields.c
+%C%_unit_test_fields_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_fields_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_ops_SOURCES = %D%/unit/test_ops.c
+%C%_unit_test_ops_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_ops_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_regex_SOURCES = %D%/unit/test_regex.c
+%C%_unit_test_regex_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_regex_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_expr_SOURCES = %D%/unit/test_expr.c
+%C%_unit_test_expr_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_expr_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_ytree_SOURCES = %D%/unit/test_ytree.c
+%C%_unit_test_ytree_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_ytree_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_template_SOURCES = %D%/unit/test_template.c
+%C%_unit_test_template_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_template_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_state_SOURCES = %D%/unit/test_state.c
+%C%_unit_test_state_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_state_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_alert_SOURCES = %D%/unit/test_alert.c
+%C%_unit_test_alert_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_alert_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_sigma_SOURCES = %D%/unit/test_sigma.c
+%C%_unit_test_sigma_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_sigma_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_rules_load_SOURCES = %D%/unit/test_rules_load.c
+%C%_unit_test_rules_load_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_rules_load_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_ac_SOURCES = %D%/unit/test_ac.c
+%C%_unit_test_ac_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_ac_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_eval_SOURCES = %D%/unit/test_eval.c
+%C%_unit_test_eval_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_eval_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_unit_test_engine_SOURCES = %D%/unit/test_engine.c
+%C%_unit_test_engine_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_unit_test_engine_LDADD = $(TW_DETECT_TEST_LDADD)
+
+TW_DETECT_FUZZ_REPLAYS = %D%/fuzz/replay_rules_load %D%/fuzz/replay_expr
+check_PROGRAMS += $(TW_DETECT_FUZZ_REPLAYS)
+TESTS += $(TW_DETECT_FUZZ_REPLAYS)
+EXTRA_DIST += %D%/fuzz/rules_load.dict %D%/fuzz/expr.dict
+%C%_fuzz_replay_rules_load_SOURCES = %D%/fuzz/fuzz_rules_load.c %D%/fuzz/replay_main.c
+%C%_fuzz_replay_rules_load_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_fuzz_replay_rules_load_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_fuzz_replay_expr_SOURCES = %D%/fuzz/fuzz_expr.c %D%/fuzz/replay_main.c
+%C%_fuzz_replay_expr_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_fuzz_replay_expr_LDADD = $(TW_DETECT_TEST_LDADD)
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += %D%/fuzz/fuzz_rules_load %D%/fuzz/fuzz_expr
+%C%_fuzz_fuzz_rules_load_SOURCES = %D%/fuzz/fuzz_rules_load.c
+%C%_fuzz_fuzz_rules_load_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_fuzz_fuzz_rules_load_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_fuzz_fuzz_rules_load_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+%C%_fuzz_fuzz_expr_SOURCES = %D%/fuzz/fuzz_expr.c
+%C%_fuzz_fuzz_expr_CFLAGS = $(TW_DETECT_TEST_CFLAGS)
+%C%_fuzz_fuzz_expr_LDADD = $(TW_DETECT_TEST_LDADD)
+%C%_fuzz_fuzz_expr_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+endif

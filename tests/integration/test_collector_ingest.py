@@ -92,7 +92,7 @@ HOSTILE = [
     ("not zstd at all", lambda: (b"GET / HTTP/1.0\r\n\r\n", 1, None), 400),
     ("array32 claiming 50M elements", lambda: (raw_frame(b"\xdd\x02\xfa\xf0\x80"), 1, None), 400),
     ("map with array32 claiming 50M", lambda: (raw_frame(b"\x81\xa1x\xdd\x02\xfa\xf0\x80"), 1, None), 400),
-    ("nesting 100000 deep", lambda: (raw_frame(nested(100000)), 1, None), 413),
+    ("nesting 100000 deep", lambda: (raw_frame(nested(100000)), 1, None), 400),
     ("nesting 100000 deep, stored blocks", lambda: (
         zstandard.ZstdCompressor(level=-131072).compress(nested(100000)), 1, None), 400),
     ("record count lies", lambda: (make_batch(recs(3)), 5, None), 400),
@@ -188,11 +188,14 @@ def test_sighup_reloads_tokens(collector):
 
 
 def test_sigterm_finishes_in_flight_requests_and_exits_0(collector):
-    results = []
+    results = {}
 
     def client(i):
-        results.append(post_batch(collector.port, make_batch(recs(50, i * 100)), seq=100 + i,
-                                  records=50, token=TOKEN)[0])
+        try:
+            results[i] = post_batch(collector.port, make_batch(recs(50, i * 100)), seq=100 + i,
+                                    records=50, token=TOKEN)[0]
+        except OSError:
+            results[i] = None  # refused once the server stopped accepting
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
     for t in threads:
@@ -202,9 +205,12 @@ def test_sigterm_finishes_in_flight_requests_and_exits_0(collector):
     for t in threads:
         t.join()
     assert collector.proc.wait(timeout=20) == 0
-    acked = results.count(200)
-    assert all(s in (200, 503) or s is None for s in results)
-    assert collector.count() == acked * 50
+    assert set(results.values()) <= {200, 503, None}
+    acked = sum(1 for s in results.values() if s == 200)
+    stored = collector.count()
+    # Every ack is durable; a batch stored as the connection closed may lack
+    # its ack (the agent's retry then gets a duplicate ack), never a part.
+    assert stored % 50 == 0 and acked * 50 <= stored <= 8 * 50
 
 
 def test_kill_9_never_loses_an_acked_batch(daemons, tmp_path):
@@ -242,13 +248,22 @@ def test_kill_9_never_loses_an_acked_batch(daemons, tmp_path):
         stop.set()
         for t in threads:
             t.join()
+        proc = run([binary("trawl"), "verify", "--store", str(col.data_dir)])
+        assert proc.returncode == 0, proc.stdout + proc.stderr
     col.start()
     stored = {}
+    seen = set()
     for r in col.records():
         agent = r["source"]["path"].split("/")[-1][:-4]
+        key = (agent, r["time"])
+        assert key not in seen, "stored twice: %r" % (key,)
+        seen.add(key)
         stored.setdefault(agent, set()).add(r["time"])
     lost = [k for k in acked if not {T0 + k[1] * 10 + j for j in range(3)} <= stored.get(k[0], set())]
     assert not lost, "acked but lost: %r" % lost[:10]
+    for agent, times in stored.items():  # no batch stored in part
+        for seq in {(t - T0) // 10 for t in times}:
+            assert {T0 + seq * 10 + j for j in range(3)} <= times, (agent, seq)
     proc = run([binary("trawl"), "verify", "--store", str(col.data_dir)])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert len(acked) > 20
@@ -262,3 +277,25 @@ def test_metrics_and_readiness(collector):
                  "trawl_collector_store_segments 1", "trawl_collector_commit_seconds_count 1"):
         assert name in m, name
     assert http_request(collector.port, "GET", "/readyz")[0] == 200
+
+
+def test_retention_removes_oldest_segments_and_verify_still_passes(daemons, tmp_path):
+    col = Collector(daemons, tmp_path, extra=(
+        "  store:\n    segment_max_bytes: 8KiB\n    retention_bytes: 32KiB\n")).start()
+    for seq in range(1, 41):
+        batch = recs(20, seq * 100)
+        for r in batch:
+            r["message"] += " " + os.urandom(64).hex()  # ~3 KiB a batch after zstd
+        status, _, _ = post_batch(col.port, make_batch(batch), seq=seq, records=20)
+        assert status == 200
+    segs = sorted(p.name for p in (col.data_dir / "store").glob("*.seg"))
+    total = sum((col.data_dir / "store" / s).stat().st_size for s in segs)
+    assert total <= 32 * 1024 + 8 * 1024, total
+    assert "%020d.seg" % 1 not in segs  # the oldest segment went
+    proc = run([binary("trawl"), "verify", "--store", str(col.data_dir)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    kept = col.records()
+    assert 0 < len(kept) < 40 * 20
+    # what is kept is the newest: the last batch is there, the first is gone
+    times = {r["time"] for r in kept}
+    assert T0 + 40 * 100 in times and T0 + 100 not in times

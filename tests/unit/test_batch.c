@@ -538,9 +538,9 @@ test_bomb(void)
 
 	/*
 	 * Content size unknown: the decoder streams. The ratio ceiling
-	 * (33 KB * 100 = 3.3 MB) is far below decompressed_max (64 MiB), so
-	 * ratio is the limit crossed first: TW_ERATIO after about 3.3 MB of
-	 * output, never more.
+	 * (1 MiB free + 33 KB * 100 = 4.3 MB) is far below decompressed_max
+	 * (64 MiB), so ratio is the limit crossed first: TW_ERATIO after
+	 * about 4.3 MB of output, never more.
 	 */
 	make_bomb(&bomb, 0);
 	diag("1 GiB of zeros, no content size: %zu bytes compressed",
@@ -550,8 +550,10 @@ test_bomb(void)
 	    ZSTD_CONTENTSIZE_UNKNOWN, "bomb: no content size in the header");
 	is_int(decode(bomb.data, bomb.len, NULL, -1, &out, NULL), TW_ERATIO,
 	    "bomb: refused by the 100:1 ratio while streaming");
-	ok(out.cap <= bomb.len * 100 + 1, "bomb: out grew to %zu bytes at most "
-	    "(ceiling %zu)", out.cap, bomb.len * 100);
+	ok(out.cap <= TW_BATCH_RATIO_FREE + bomb.len * 100 + 1,
+	    "bomb: out grew to %zu bytes at most (ceiling %zu)", out.cap,
+	    TW_BATCH_RATIO_FREE + bomb.len * 100);
+	tw_buf_cleanup(&out);
 	is_int(tw_batch_http_status(TW_ERATIO), 413, "bomb: HTTP 413");
 
 	/* Without a ratio limit, decompressed_max stops it: TW_ETOOBIG. */
@@ -813,8 +815,9 @@ test_ratio_first(void)
 	deep[100003] = 0xc0;
 	frame_of(&frame, deep, 100004, 1);
 	diag("100 000 deep: %zu bytes compressed", frame.len);
-	is_int(decode(frame.data, frame.len, NULL, -1, &out, NULL), TW_ERATIO,
-	    "compressed 100 000 deep: ratio first under the defaults");
+	/* 100 KB of content is inside the ratio's free first MiB. */
+	is_int(decode(frame.data, frame.len, NULL, -1, &out, NULL), TW_EDEPTH,
+	    "compressed 100 000 deep: depth under the defaults");
 	tw_batch_limits_default(&lim);
 	lim.ratio_max = 0;
 	is_int(decode(frame.data, frame.len, &lim, -1, &out, NULL), TW_EDEPTH,
@@ -1003,7 +1006,7 @@ test_zstd_errors(void)
 	tw_buf_cleanup(&out);
 }
 
-/* ~10 KB on the wire decompressing to ~2 MB: 200:1. */
+/* ~40 KB on the wire decompressing to ~8 MB: 200:1. */
 static void
 test_ratio(void)
 {
@@ -1013,13 +1016,14 @@ test_ratio(void)
 	struct tw_batch_info info;
 	uint8_t pad[2000];
 	uint32_t x = 2463534242u;
+	int r;
 	struct tw_mpw w;
 
 	tw_buf_init(&rec, MIB);
-	tw_buf_init(&frame, 4 * MIB);
+	tw_buf_init(&frame, 16 * MIB);
 	tw_buf_init(&out, SIZE_MAX);
 	memset(pad, 0, sizeof(pad));
-	for (int i = 0; i < 1000; i++) {
+	for (int i = 0; i < 4000; i++) {
 		/* A few random bytes per record keep it at ~200:1. */
 		x ^= x << 13;
 		x ^= x >> 17;
@@ -1033,33 +1037,101 @@ test_ratio(void)
 		tw_mpw_uint(&w, x * 2654435761u);
 		tw_mpw_cstr(&w, "pad");
 		tw_mpw_bin(&w, pad, sizeof(pad));
-		if (tw_batch_enc_add(enc, rec.data, rec.len) != 0)
+		if ((r = tw_batch_enc_add(enc, rec.data, rec.len)) != 0) {
+			diag("record %d: %s", i, tw_strerror(r));
 			abort();
+		}
 	}
 	if (tw_batch_enc_finish(enc, &frame, &info) != 0)
 		abort();
 	diag("ratio: %zu bytes -> %zu bytes (%zu:1)", (size_t)info.raw_len,
 	    frame.len, (size_t)info.raw_len / frame.len);
-	ok(frame.len > 5000 && frame.len < 20000 && info.raw_len > 2000000,
-	    "ratio: ~10 KB frame of ~2 MB");
+	ok(frame.len > 20000 && frame.len < 80000 && info.raw_len > 8000000,
+	    "ratio: ~40 KB frame of ~8 MB");
 	/* The header declares the size: refused before decompressing. */
-	is_int(decode(frame.data, frame.len, NULL, 1000, &out, NULL),
+	is_int(decode(frame.data, frame.len, NULL, 4000, &out, NULL),
 	    TW_ERATIO, "ratio: over 100:1 refused");
 	ok(out.cap == 0, "ratio: refused from the header, nothing allocated");
 	tw_batch_limits_default(&lim);
 	lim.ratio_max = 1000;
-	is_int(decode(frame.data, frame.len, &lim, 1000, &out, NULL), 0,
+	is_int(decode(frame.data, frame.len, &lim, 4000, &out, NULL), 0,
 	    "ratio: accepted under 1000:1");
 	tw_batch_limits_default(&lim);
-	lim.ratio_max = (uint32_t)((info.raw_len - 1) / frame.len);
-	is_int(decode(frame.data, frame.len, &lim, 1000, &out, NULL),
+	lim.ratio_max = (uint32_t)((info.raw_len - TW_BATCH_RATIO_FREE - 1) /
+	    frame.len);
+	is_int(decode(frame.data, frame.len, &lim, 4000, &out, NULL),
 	    TW_ERATIO, "ratio: refused one step under the actual ratio");
 	lim.ratio_max++;
-	is_int(decode(frame.data, frame.len, &lim, 1000, &out, NULL), 0,
+	is_int(decode(frame.data, frame.len, &lim, 4000, &out, NULL), 0,
 	    "ratio: accepted at the actual ratio");
 
 	tw_batch_enc_free(enc);
 	tw_buf_cleanup(&rec);
+	tw_buf_cleanup(&frame);
+	tw_buf_cleanup(&out);
+}
+
+/*
+ * A frame whose blocks can hold the content size it declares is
+ * decompressed in one pass into room for that size, reused from batch to
+ * batch; a header that lies about the size (but not so much that the
+ * blocks could not hold it) gets the answer the chunked path gives.
+ */
+static void
+test_one_pass(void)
+{
+	struct tw_buf rec, recs, frame, out;
+	struct tw_batch_info info;
+	size_t cap, fcs;
+	int n;
+
+	tw_buf_init(&rec, MIB);
+	tw_buf_init(&recs, 8 * MIB);
+	tw_buf_init(&frame, 8 * MIB);
+	tw_buf_init(&out, SIZE_MAX);
+	for (n = 0; recs.len < 400 * 1024; n++) {
+		put_record(&rec, n, 1718356867100234567LL + n);
+		if (tw_buf_add(&recs, rec.data, rec.len) != 0)
+			abort();
+	}
+	frame_of(&frame, recs.data, recs.len, 1);
+	/* Single segment, 4-byte content size right after the descriptor. */
+	if ((uint8_t)frame.data[4] != 0xa4)
+		abort();
+	fcs = (uint8_t)frame.data[5] | (size_t)(uint8_t)frame.data[6] << 8 |
+	    (size_t)(uint8_t)frame.data[7] << 16 |
+	    (size_t)(uint8_t)frame.data[8] << 24;
+	if (fcs != recs.len)
+		abort();
+
+	is_int(decode(frame.data, frame.len, NULL, n, &out, &info), 0,
+	    "one pass: %zu bytes from a %zu-byte frame", recs.len,
+	    frame.len);
+	ok(out.len == recs.len && memcmp(out.data, recs.data, recs.len) == 0 &&
+	    info.records == (uint32_t)n, "one pass: the records come out "
+	    "intact");
+	cap = out.cap;
+	is_int(decode(frame.data, frame.len, NULL, n, &out, &info), 0,
+	    "one pass: again into the same buffer");
+	ok(out.cap == cap && out.len == recs.len, "one pass: its memory is "
+	    "reused, not grown");
+
+	/* Declared 1000 bytes too large, then too small. */
+	fcs += 1000;
+	memcpy(frame.data + 5, (uint8_t[]){ (uint8_t)fcs, (uint8_t)(fcs >> 8),
+	    (uint8_t)(fcs >> 16), (uint8_t)(fcs >> 24) }, 4);
+	is_int(decode(frame.data, frame.len, NULL, n, &out, NULL), TW_EZSTD,
+	    "one pass: content size declared too large");
+	ok(out.len == 0, "one pass: out is empty after the error");
+	fcs -= 2000;
+	memcpy(frame.data + 5, (uint8_t[]){ (uint8_t)fcs, (uint8_t)(fcs >> 8),
+	    (uint8_t)(fcs >> 16), (uint8_t)(fcs >> 24) }, 4);
+	is_int(decode(frame.data, frame.len, NULL, n, &out, NULL), TW_EZSTD,
+	    "one pass: content size declared too small");
+	ok(out.len == 0, "one pass: out is empty after that error too");
+
+	tw_buf_cleanup(&rec);
+	tw_buf_cleanup(&recs);
 	tw_buf_cleanup(&frame);
 	tw_buf_cleanup(&out);
 }
@@ -1090,6 +1162,7 @@ main(void)
 	test_count_and_limits();
 	test_zstd_errors();
 	test_ratio();
+	test_one_pass();
 	test_http_status();
 
 	rss = rss_kib();

@@ -295,6 +295,354 @@ slow(void *arg, const struct tw_http_req *req, struct tw_http_resp *resp)
 	tw_ignore(tw_http_resp_set_body(resp, "text/plain", "done", 4));
 }
 
+/* ---- TLS ---- */
+
+/*
+ * A throwaway PKI (EC P-256, valid 2020-2120), made with `openssl ca`:
+ * a CA; a server certificate for 127.0.0.1 and localhost; client
+ * certificates from the CA with CN=unit-client and with only
+ * DNS:san-client; a self-signed CN=unit-client. Test keys, nothing else.
+ */
+static const char ca_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBZTCCAQqgAwIBAgICEAAwCgYIKoZIzj0EAwIwGDEWMBQGA1UEAwwNdHJhd2wt\n"
+	"dW5pdC1jYTAgFw0yMDAxMDEwMDAwMDBaGA8yMTIwMDEwMTAwMDAwMFowGDEWMBQG\n"
+	"A1UEAwwNdHJhd2wtdW5pdC1jYTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABAAx\n"
+	"LoTsw6+BplG9JPLlA7PpzzMsKszzPyRF8iBu+nwuEQRvJc740JOb9EIg3K5mncSr\n"
+	"LQT7NJqk+cehhieNglyjQjBAMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQD\n"
+	"AgEGMB0GA1UdDgQWBBTttvc8DL7AYevkmp/9VeUCO8k9CTAKBggqhkjOPQQDAgNJ\n"
+	"ADBGAiEAzoT2Vv0tQkOY1i49SoTbx4KLQGpt2cpkZYKrXIHpz/QCIQD3meP73W0m\n"
+	"Zg5A5LbVBF1B5AfcwBRJ9vGdrPiHf4nvCg==\n"
+	"-----END CERTIFICATE-----\n";
+
+static const char srv_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBnjCCAUSgAwIBAgICEAEwCgYIKoZIzj0EAwIwGDEWMBQGA1UEAwwNdHJhd2wt\n"
+	"dW5pdC1jYTAgFw0yMDAxMDEwMDAwMDBaGA8yMTIwMDEwMTAwMDAwMFowFjEUMBIG\n"
+	"A1UEAwwLdW5pdC1zZXJ2ZXIwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAASSd5Wh\n"
+	"P9nANKBy/UlJ3lju3sHE/eFixiCzFur+fvNzDhY7GHowTmeNT+579m2ICrIYlTk4\n"
+	"czGYcIwsHZovAybro34wfDAJBgNVHRMEAjAAMBoGA1UdEQQTMBGHBH8AAAGCCWxv\n"
+	"Y2FsaG9zdDATBgNVHSUEDDAKBggrBgEFBQcDATAdBgNVHQ4EFgQU1PAxnC7HTHnA\n"
+	"MEt5qFnP+eNqVugwHwYDVR0jBBgwFoAU7bb3PAy+wGHr5Jqf/VXlAjvJPQkwCgYI\n"
+	"KoZIzj0EAwIDSAAwRQIgU2xOKQuiY0B4kLBRZo9df3VirPVfcyW7Kdzph/hYnCsC\n"
+	"IQDpCKAHchfMfi2rFDr0ETQApeCfObAhEUHXyOZxozyXiQ==\n"
+	"-----END CERTIFICATE-----\n";
+
+static const char srv_key[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgnQNtEqjEFVQ8dva3\n"
+	"c9DQJ3VxSJHo0TEzX5NY/U4xlN+hRANCAASSd5WhP9nANKBy/UlJ3lju3sHE/eFi\n"
+	"xiCzFur+fvNzDhY7GHowTmeNT+579m2ICrIYlTk4czGYcIwsHZovAybr\n"
+	"-----END PRIVATE KEY-----\n";
+
+static const char cli_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBgjCCASigAwIBAgICEAIwCgYIKoZIzj0EAwIwGDEWMBQGA1UEAwwNdHJhd2wt\n"
+	"dW5pdC1jYTAgFw0yMDAxMDEwMDAwMDBaGA8yMTIwMDEwMTAwMDAwMFowFjEUMBIG\n"
+	"A1UEAwwLdW5pdC1jbGllbnQwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAATDgBoa\n"
+	"EZOC13ty39YLbUZEnfy3MHyGZpaOdbkbjqIGots/ksqJhE0wI9NndaTj329zPRLC\n"
+	"j5M3dWMCIdHZCfOyo2IwYDAJBgNVHRMEAjAAMBMGA1UdJQQMMAoGCCsGAQUFBwMC\n"
+	"MB0GA1UdDgQWBBQYqHJlYjXmbKxY8alVXuKj28FZTDAfBgNVHSMEGDAWgBTttvc8\n"
+	"DL7AYevkmp/9VeUCO8k9CTAKBggqhkjOPQQDAgNIADBFAiBLYZlUc+rXS594QBca\n"
+	"QLdoSw8mP5JTIJJTKE6vgS0JPAIhAO+OdDWDfT8Ws+n8SwSw/jNZ+EXuaaQtH87W\n"
+	"y7tgftnJ\n"
+	"-----END CERTIFICATE-----\n";
+
+static const char cli_key[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbBOlBuSKFXc9RpG9\n"
+	"wwPiLNt16HAOtPkLvFqY8T1/yuihRANCAATDgBoaEZOC13ty39YLbUZEnfy3MHyG\n"
+	"ZpaOdbkbjqIGots/ksqJhE0wI9NndaTj329zPRLCj5M3dWMCIdHZCfOy\n"
+	"-----END PRIVATE KEY-----\n";
+
+static const char san_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBkjCCATmgAwIBAgICEAMwCgYIKoZIzj0EAwIwGDEWMBQGA1UEAwwNdHJhd2wt\n"
+	"dW5pdC1jYTAgFw0yMDAxMDEwMDAwMDBaGA8yMTIwMDEwMTAwMDAwMFowEDEOMAwG\n"
+	"A1UECgwFdHJhd2wwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAASLPWsOx+dY0vs2\n"
+	"eX9Cs2cpKwX+ZsCErzdTHAU8XxlvXfKdSoF13Fm4qng8Mybh/F8JqhnxU5QVIkaq\n"
+	"T1IPcCICo3kwdzAJBgNVHRMEAjAAMBUGA1UdEQQOMAyCCnNhbi1jbGllbnQwEwYD\n"
+	"VR0lBAwwCgYIKwYBBQUHAwIwHQYDVR0OBBYEFHYgROYV3wljrbjp4LiCLNtb1rbv\n"
+	"MB8GA1UdIwQYMBaAFO229zwMvsBh6+San/1V5QI7yT0JMAoGCCqGSM49BAMCA0cA\n"
+	"MEQCIAx3Et3Hh2kMdtVcpvIFOHAGz1dsVHGj3SdAyT5l/L/kAiBvXpw1oOpetcQJ\n"
+	"XBoRFkDZvzZLvJEqohTaQsVUd9dMjw==\n"
+	"-----END CERTIFICATE-----\n";
+
+static const char san_key[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbDp7D8VPlyGdx1cx\n"
+	"s+Gp5beD0/6PHl7xhkQWVs1MQYChRANCAASLPWsOx+dY0vs2eX9Cs2cpKwX+ZsCE\n"
+	"rzdTHAU8XxlvXfKdSoF13Fm4qng8Mybh/F8JqhnxU5QVIkaqT1IPcCIC\n"
+	"-----END PRIVATE KEY-----\n";
+
+static const char self_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBXzCCAQWgAwIBAgICEAQwCgYIKoZIzj0EAwIwFjEUMBIGA1UEAwwLdW5pdC1j\n"
+	"bGllbnQwIBcNMjAwMTAxMDAwMDAwWhgPMjEyMDAxMDEwMDAwMDBaMBYxFDASBgNV\n"
+	"BAMMC3VuaXQtY2xpZW50MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEhgJMZH54\n"
+	"DiGPso+CpAQPF123iD4t5k5nZqxhcMTcaR/5wtRDJqfZIK1+o6gzbZ4kIo/pG5S4\n"
+	"6Zx/pozANCKKwaNBMD8wCQYDVR0TBAIwADATBgNVHSUEDDAKBggrBgEFBQcDAjAd\n"
+	"BgNVHQ4EFgQUu/pdCCW1Vn99MAvftTvXtg3M1QMwCgYIKoZIzj0EAwIDSAAwRQIg\n"
+	"AM1q9zqgF5/yhFBHogRsRcG1HwpGTHPS43/mN+FZyUoCIQDZgRPEyXYe1e5b0ZxW\n"
+	"Tx0WNA5iqZtT6qSDqWNRdBCSdA==\n"
+	"-----END CERTIFICATE-----\n";
+
+static const char self_key[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgRVXdaRncPDEetZSb\n"
+	"beoG10CcMyEOq4E47ESo2ro4cmyhRANCAASGAkxkfngOIY+yj4KkBA8XXbeIPi3m\n"
+	"TmdmrGFwxNxpH/nC1EMmp9kgrX6jqDNtniQij+kblLjpnH+mjMA0IorB\n"
+	"-----END PRIVATE KEY-----\n";
+
+struct tls_files {
+	char dir[64];
+	char ca[96], srv[96], srv_key[96], cli[96], cli_key[96], san[96],
+	    san_key[96], self[96], self_key[96], junk[96], big[96];
+};
+
+static int
+write_file(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	int r;
+
+	if (f == NULL)
+		return -1;
+	r = fwrite(text, 1, len, f) == len ? 0 : -1;
+	return fclose(f) == 0 ? r : -1;
+}
+
+static int
+tls_files_make(struct tls_files *t)
+{
+	const struct {
+		char *path;
+		const char *name, *text;
+	} files[] = {
+		{ t->ca, "ca.pem", ca_pem },
+		{ t->srv, "srv.pem", srv_pem },
+		{ t->srv_key, "srv.key", srv_key },
+		{ t->cli, "cli.pem", cli_pem },
+		{ t->cli_key, "cli.key", cli_key },
+		{ t->san, "san.pem", san_pem },
+		{ t->san_key, "san.key", san_key },
+		{ t->self, "self.pem", self_pem },
+		{ t->self_key, "self.key", self_key },
+		{ t->junk, "junk.pem", "not a certificate\n" },
+	};
+	char *big;
+	int r = 0;
+
+	snprintf(t->dir, sizeof(t->dir), "/tmp/test_httpd.XXXXXX");
+	if (mkdtemp(t->dir) == NULL)
+		return -1;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(files[i].path, sizeof(t->ca), "%s/%s", t->dir,
+		    files[i].name);
+		if (write_file(files[i].path, files[i].text,
+		    strlen(files[i].text)) != 0)
+			r = -1;
+	}
+	snprintf(t->big, sizeof(t->big), "%s/big.pem", t->dir);
+	if ((big = malloc(TW_HTTPD_TLS_FILE_MAX + 1)) == NULL)
+		return -1;
+	memset(big, 'A', TW_HTTPD_TLS_FILE_MAX + 1);
+	if (write_file(t->big, big, TW_HTTPD_TLS_FILE_MAX + 1) != 0)
+		r = -1;
+	free(big);
+	return r;
+}
+
+static void
+tls_files_remove(const struct tls_files *t)
+{
+	const char *const paths[] = {
+		t->ca, t->srv, t->srv_key, t->cli, t->cli_key, t->san,
+		t->san_key, t->self, t->self_key, t->junk, t->big,
+	};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		unlink(paths[i]);
+	rmdir(t->dir);
+}
+
+/* GET https://127.0.0.1:port/path, trusting ca, with a client cert. */
+static CURLcode
+https_get(int port, const char *method, const char *path, const char *ca,
+    const char *cert, const char *key, struct reply *r)
+{
+	char url[256];
+	CURL *c;
+	CURLcode rc;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", port, path);
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	if (cert != NULL) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, key);
+	}
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->code);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+/* The verified client name, or "(none)". */
+static void
+whoami(void *arg, const struct tw_http_req *req, struct tw_http_resp *resp)
+{
+	const char *cn = req->client_cn != NULL ? req->client_cn : "(none)";
+
+	if (tw_http_resp_set_body(resp, "text/plain", cn, strlen(cn)) != 0)
+		tw_http_resp_set_status(resp, 500);
+}
+
+static void
+test_tls_errors(const struct tls_files *t)
+{
+	struct tw_httpd_tls tls = { t->srv, t->srv_key, NULL };
+	struct tw_httpd *h;
+	char *why = NULL;
+	int r;
+
+	if ((h = tw_httpd_new("127.0.0.1:0", NULL, NULL)) == NULL) {
+		ok(0, "tls: server for the error checks");
+		return;
+	}
+	tls.key_file = NULL;
+	is_int(tw_httpd_set_tls(h, &tls, NULL), TW_EINVAL,
+	    "tls: no key file refused");
+	tls.key_file = t->srv_key;
+	tls.cert_file = "/nonexistent/srv.pem";
+	r = tw_httpd_set_tls(h, &tls, &why);
+	ok(r == TW_EIO && why != NULL && strstr(why, "/nonexistent/srv.pem")
+	    != NULL, "tls: missing certificate file is TW_EIO, named (%s)",
+	    why != NULL ? why : "");
+	tls.cert_file = t->junk;
+	is_int(tw_httpd_set_tls(h, &tls, &why), TW_ECONFIG,
+	    "tls: a certificate file that is not PEM refused");
+	tls.cert_file = t->big;
+	is_int(tw_httpd_set_tls(h, &tls, &why), TW_ETOOBIG,
+	    "tls: a file over TW_HTTPD_TLS_FILE_MAX refused");
+	tls.cert_file = t->srv;
+	tls.key_file = t->cli_key;
+	r = tw_httpd_set_tls(h, &tls, &why);
+	ok(r == TW_ECONFIG && why != NULL && strstr(why, t->cli_key) != NULL,
+	    "tls: a key that does not match the certificate refused (%s)",
+	    why != NULL ? why : "");
+	tls.key_file = t->srv_key;
+	tls.client_ca_file = t->srv_key;
+	r = tw_httpd_set_tls(h, &tls, &why);
+	ok(r == TW_ECONFIG && why != NULL && strstr(why, "client CA") != NULL,
+	    "tls: a client CA file without certificates refused (%s)",
+	    why != NULL ? why : "");
+	tls.client_ca_file = t->ca;
+	is_int(tw_httpd_set_tls(h, &tls, &why), 0, "tls: good files taken");
+	is_int(tw_httpd_set_tls(h, &tls, &why), TW_EINVAL,
+	    "tls: set twice refused");
+	tw_httpd_free(h); /* never started: frees the PEM copies */
+	free(why);
+}
+
+static void
+test_tls(const struct tls_files *t)
+{
+	static const struct tw_httpd_route_ops whoami_ops = {
+		0, NULL, whoami,
+	};
+	struct tw_httpd_tls tls = { t->srv, t->srv_key, NULL };
+	struct tw_metrics *m = tw_metrics_new();
+	struct tw_httpd *h;
+	struct reply *r = malloc(sizeof(*r));
+	int port;
+
+	/* HTTPS, no client certificates. */
+	h = tw_httpd_new("127.0.0.1:0", NULL, NULL);
+	if (h == NULL || r == NULL || m == NULL ||
+	    tw_httpd_route(h, "GET", "/whoami", &whoami_ops, NULL) != 0 ||
+	    tw_httpd_set_tls(h, &tls, NULL) != 0 || tw_httpd_start(h) != 0) {
+		ok(0, "tls: server starts");
+		goto out;
+	}
+	port = tw_httpd_port(h);
+	ok(https_get(port, "GET", "/healthz", t->ca, NULL, NULL, r) ==
+	    CURLE_OK && r->code == 200 && strcmp(r->body, "ok") == 0,
+	    "tls: healthz over HTTPS, server certificate verified");
+	ok(https_get(port, "GET", "/whoami", t->ca, NULL, NULL, r) ==
+	    CURLE_OK && r->code == 200 && strcmp(r->body, "(none)") == 0,
+	    "tls: without client_ca_file routes run, client_cn NULL");
+	ok(https_get(port, "GET", "/whoami", t->ca, t->cli, t->cli_key, r) ==
+	    CURLE_OK && r->code == 200 && strcmp(r->body, "(none)") == 0,
+	    "tls: without client_ca_file a client certificate is not read");
+	ok(get(port, "/healthz", r) != CURLE_OK,
+	    "tls: plain HTTP to the HTTPS port fails");
+	tw_httpd_free(h);
+
+	/* HTTPS with required client certificates. */
+	tls.client_ca_file = t->ca;
+	h = tw_httpd_new("127.0.0.1:0", m, NULL);
+	if (h == NULL || tw_httpd_route(h, "GET", "/whoami", &whoami_ops,
+	    NULL) != 0 || tw_httpd_set_tls(h, &tls, NULL) != 0 ||
+	    tw_httpd_start(h) != 0) {
+		ok(0, "tls: mTLS server starts");
+		goto out;
+	}
+	port = tw_httpd_port(h);
+	ok(https_get(port, "GET", "/healthz", t->ca, NULL, NULL, r) ==
+	    CURLE_OK && r->code == 200,
+	    "mtls: GET /healthz needs no client certificate");
+	ok(https_get(port, "HEAD", "/readyz", t->ca, NULL, NULL, r) ==
+	    CURLE_OK && r->code == 200,
+	    "mtls: HEAD /readyz needs no client certificate");
+	ok(https_get(port, "GET", "/whoami", t->ca, NULL, NULL, r) ==
+	    CURLE_OK && r->code == 403 && strcmp(r->body,
+	    "{\"error\":\"client certificate required\"}\n") == 0,
+	    "mtls: a route without a client certificate is 403");
+	ok(https_get(port, "GET", "/metrics", t->ca, NULL, NULL, r) ==
+	    CURLE_OK && r->code == 403,
+	    "mtls: /metrics without a client certificate is 403");
+	ok(https_get(port, "GET", "/nope", t->ca, NULL, NULL, r) ==
+	    CURLE_OK && r->code == 403,
+	    "mtls: an unknown path without a certificate is 403, not 404");
+	ok(https_get(port, "GET", "/whoami", t->ca, t->cli, t->cli_key, r) ==
+	    CURLE_OK && r->code == 200 && strcmp(r->body, "unit-client") == 0,
+	    "mtls: a certificate from the CA passes, client_cn is its CN");
+	ok(https_get(port, "GET", "/whoami", t->ca, t->san, t->san_key, r) ==
+	    CURLE_OK && r->code == 200 && strcmp(r->body, "san-client") == 0,
+	    "mtls: without a CN, client_cn is the first DNS SAN");
+	ok(https_get(port, "GET", "/nope", t->ca, t->cli, t->cli_key, r) ==
+	    CURLE_OK && r->code == 404,
+	    "mtls: with a certificate, unknown paths are 404");
+	ok(https_get(port, "GET", "/whoami", t->ca, t->self, t->self_key, r) ==
+	    CURLE_OK && r->code == 403 && strstr(r->body, "not trusted") !=
+	    NULL, "mtls: a self-signed client certificate is 403");
+	ok(https_get(port, "GET", "/whoami", t->ca, t->srv, t->srv_key, r) ==
+	    CURLE_OK && r->code == 403,
+	    "mtls: a server-only certificate (EKU serverAuth) is 403");
+	ok(https_get(port, "GET", "/metrics", t->ca, t->cli, t->cli_key, r) ==
+	    CURLE_OK && r->code == 200 && strstr(r->body,
+	    "trawl_http_requests_total{path=\"/whoami\",code=\"403\"} 3") !=
+	    NULL && strstr(r->body, "trawl_http_requests_total{path=\"other\","
+	    "code=\"403\"} 1") != NULL,
+	    "mtls: refusals counted under the route, unknown paths as other");
+out:
+	tw_httpd_free(h);
+	tw_metrics_free(m);
+	free(r);
+}
+
 /* ---- tests ---- */
 
 static void
@@ -650,6 +998,8 @@ test_resp(void)
 int
 main(void)
 {
+	static struct tls_files tls_files;
+
 	tw_log_set_level(TW_LOG_ERROR);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	test_resp();
@@ -657,6 +1007,12 @@ main(void)
 	test_server();
 	test_drain();
 	test_ipv6();
+	if (tls_files_make(&tls_files) == 0) {
+		test_tls_errors(&tls_files);
+		test_tls(&tls_files);
+	} else
+		ok(0, "tls: cannot write the test certificates to /tmp");
+	tls_files_remove(&tls_files);
 	tw_httpd_free(NULL);
 	ok(1, "free(NULL) is a no-op");
 	curl_global_cleanup();

@@ -438,6 +438,76 @@ test_hooks(void)
 	tw_buf_cleanup(&b);
 }
 
+/*
+ * What the converter's fast path leaves to yajl comes out the same: more
+ * top-level scalars than it keeps, \v and \f as whitespace, output that
+ * fits compacted but not with yajl's 5-byte headers; and numbers near
+ * the edges of its exact-double shortcut read back as strtod reads them.
+ */
+static void
+test_fast_path(void)
+{
+	static const char *nums[] = {
+		"0.1", "-0.0", "1e22", "1e23", "1e-22", "1e-23", "123.456e-7",
+		"9007199254740992.0", "9007199254740993.0", "4.9e-324",
+		"1.7976931348623157e308", "0.30000000000000004",
+		"-9223372036854775809", "12345678901234567890.5",
+		"1234567890123456789e-5",
+	};
+	struct tw_json_opts o;
+	struct tw_buf b, big;
+	struct tw_mp_obj v;
+	struct tw_mpw w;
+	struct seen s;
+	char *got;
+	int rc;
+
+	tw_json_opts_default(&o);
+	tw_buf_init(&s.log, 1 << 16);
+	s.calls = 0;
+	o.on_top_scalar = on_top;
+	o.arg = &s;
+	tw_buf_init(&b, 1 << 16);
+	tw_buf_init(&big, 1 << 16);
+	rc = tw_buf_addc(&big, '{');
+	for (int i = 0; i < 70 && rc == 0; i++)
+		rc = tw_buf_addf(&big, "%s\"k%d\":%d", i > 0 ? "," : "", i, i);
+	ok(rc == 0 && tw_buf_addc(&big, '}') == 0 &&
+	    convert(big.data, &o, &b) == 0, "70 top-level scalars");
+	is_int(s.calls, 70, "each seen once");
+	ok(strncmp(s.log.data, "\"k0\"=0 \"k1\"=1 ", 14) == 0 &&
+	    strstr(s.log.data, "\"k69\"=69 ") != NULL, "in order");
+	tw_buf_cleanup(&s.log);
+	tw_buf_cleanup(&big);
+
+	check_rt("{\v\"a\"\f:\t1 }\f", "{\"a\":1}", "\\v and \\f are blanks");
+
+	/* 5 bytes compacted, 13 with 32-bit headers: yajl's ceiling holds. */
+	tw_buf_init(&big, 8);
+	tw_mpw_init(&w, &big);
+	is_int(tw_json_to_mp("{\"a\":[1]}", 9, &w, NULL, NULL), TW_ETOOBIG,
+	    "ceiling met as with 32-bit headers");
+	is_int(big.len, 0, "nothing left behind");
+	tw_buf_cleanup(&big);
+
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		tw_buf_reset(&b);
+		tw_buf_init(&big, 64);
+		ok(tw_buf_addf(&big, "{\"n\":%s}", nums[i]) == 0 &&
+		    convert(big.data, NULL, &b) == 0 &&
+		    tw_mp_path(b.data, b.len, "n", &v) == 0 &&
+		    v.type == TW_MP_FLOAT &&
+		    memcmp(&v.v.f, &(double){ strtod(nums[i], NULL) }, 8) == 0,
+		    "%s reads back as strtod reads it", nums[i]);
+		tw_buf_cleanup(&big);
+	}
+	got = rt("[-9223372036854775808,18446744073709551615,-0,0]", 48, NULL);
+	is_str(got, "[-9223372036854775808,18446744073709551615,0,0]",
+	    "integers at the edges");
+	free(got);
+	tw_buf_cleanup(&b);
+}
+
 static void
 test_big(void)
 {
@@ -1114,6 +1184,7 @@ main(void)
 	test_limits();
 	test_compact();
 	test_hooks();
+	test_fast_path();
 	test_big();
 	test_doubles();
 	test_strings();

@@ -129,6 +129,130 @@ test_hostile(void)
 	}
 }
 
+/*
+ * The reference tw_mp_skip() is checked against: one tw_mp_read() per
+ * value, as it was before its fast paths. Same result, same position.
+ */
+static int
+ref_skip(struct tw_mp_reader *r, const struct tw_mp_limits *lim)
+{
+	uint64_t left[65];
+	const uint8_t *start = r->p;
+	uint32_t depth_max = lim->depth_max < 64 ? lim->depth_max : 64;
+	struct tw_mp_obj o;
+	int depth = 0, rc;
+
+	left[0] = 1;
+	while (depth >= 0) {
+		if (left[depth] == 0) {
+			depth--;
+			continue;
+		}
+		left[depth]--;
+		if ((rc = tw_mp_read(r, &o)) != 0)
+			goto fail;
+		if (o.type != TW_MP_ARRAY && o.type != TW_MP_MAP)
+			continue;
+		rc = TW_ELIMIT;
+		if (o.v.count > (o.type == TW_MP_MAP ? lim->map_max :
+		    lim->array_max))
+			goto fail;
+		rc = TW_EDEPTH;
+		if ((uint32_t)depth + 1 > depth_max)
+			goto fail;
+		left[++depth] = (uint64_t)o.v.count *
+		    (o.type == TW_MP_MAP ? 2 : 1);
+	}
+	return 0;
+fail:
+	r->p = start;
+	return rc;
+}
+
+/* Whether tw_mp_skip() and ref_skip() agree on p[0..n). */
+static int
+skip_agrees(const uint8_t *p, size_t n, const struct tw_mp_limits *lim)
+{
+	struct tw_mp_reader a, b;
+	int ra, rb;
+
+	tw_mp_reader_init(&a, p, n);
+	tw_mp_reader_init(&b, p, n);
+	ra = tw_mp_skip(&a, lim);
+	rb = ref_skip(&b, lim);
+	return ra == rb && a.p == b.p;
+}
+
+static void
+test_skip_fast_paths(void)
+{
+	struct tw_mp_limits lim, tight = { 2, 3, 3 };
+	struct tw_buf b;
+	struct tw_mpw w;
+	uint8_t v[64], *m;
+	uint64_t x = 88172645463325252ULL;
+	size_t bad = 0, tries = 0;
+
+	tw_mp_limits_default(&lim);
+	/*
+	 * Every lead byte, followed by bytes that make every length field
+	 * small (2) or large (0xff), cut at every length.
+	 */
+	for (unsigned c = 0; c < 256; c++) {
+		for (int fill = 0; fill < 2; fill++) {
+			memset(v, fill ? 0xff : 0x02, sizeof(v));
+			v[0] = (uint8_t)c;
+			for (size_t n = 0; n <= sizeof(v); n++, tries += 2)
+				bad += !skip_agrees(v, n, &lim) +
+				    !skip_agrees(v, n, &tight);
+		}
+	}
+	is_int(bad, 0, "skip: %zu lead bytes and cuts as tw_mp_read has it",
+	    tries);
+
+	/* A record with containers, then random bytes changed in it. */
+	tw_buf_init(&b, 4096);
+	tw_mpw_init(&w, &b);
+	tw_mpw_map(&w, 5);
+	tw_mpw_cstr(&w, "time");
+	tw_mpw_timestamp(&w, 1718356867100234567LL);
+	tw_mpw_cstr(&w, "message");
+	tw_mpw_cstr(&w, "GET /api/v1/orders/42 HTTP/1.1 200 512 0.003 "
+	    "\"curl/8.4.0\" upstream=10.0.0.7:8080");
+	tw_mpw_cstr(&w, "k8s");
+	tw_mpw_map(&w, 2);
+	tw_mpw_cstr(&w, "namespace");
+	tw_mpw_cstr(&w, "prod");
+	tw_mpw_cstr(&w, "labels");
+	tw_mpw_array(&w, 3);
+	tw_mpw_int(&w, -70000);
+	tw_mpw_double(&w, 0.5);
+	tw_mpw_bin(&w, "\x00\x01", 2);
+	tw_mpw_cstr(&w, "n");
+	tw_mpw_uint(&w, 1 << 20);
+	tw_mpw_cstr(&w, "ok");
+	tw_mpw_bool(&w, true);
+	if (w.err != 0 || (m = malloc(b.len)) == NULL)
+		abort();
+	ok(skip_agrees((const uint8_t *)b.data, b.len, &lim),
+	    "skip: the intact record");
+	bad = 0;
+	for (int i = 0; i < 20000; i++) {
+		memcpy(m, b.data, b.len);
+		for (int k = 0; k < 1 + i % 3; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			m[x % b.len] = (uint8_t)(x >> 32);
+		}
+		bad += !skip_agrees(m, b.len, &lim) +
+		    !skip_agrees(m, (size_t)(x >> 40) % (b.len + 1), &tight);
+	}
+	is_int(bad, 0, "skip: 20000 damaged records as tw_mp_read has them");
+	free(m);
+	tw_buf_cleanup(&b);
+}
+
 static void
 test_bounded_writer(void)
 {
@@ -176,6 +300,117 @@ test_timestamp_overflow(void)
 	    "timestamp64 with nanoseconds over 999999999 refused");
 }
 
+/* Header bytes of the writer at every width boundary (the msgpack spec's
+ * shortest forms, as msgpack-c's packer chose them). */
+static void
+test_writer_widths(void)
+{
+	static const struct {
+		uint64_t v;
+		const char *hex;
+	} uints[] = {
+		{ 127, "7f" }, { 128, "cc80" }, { 255, "ccff" }, { 256, "cd0100" },
+		{ 65535, "cdffff" }, { 65536, "ce00010000" },
+		{ 4294967295ULL, "ceffffffff" },
+		{ 4294967296ULL, "cf0000000100000000" },
+	};
+	static const struct {
+		int64_t v;
+		const char *hex;
+	} ints[] = {
+		{ 0, "00" }, { -1, "ff" }, { -32, "e0" }, { -33, "d0df" },
+		{ -128, "d080" }, { -129, "d1ff7f" }, { -32768, "d18000" },
+		{ -32769, "d2ffff7fff" }, { INT32_MIN, "d280000000" },
+		{ (int64_t)INT32_MIN - 1, "d3ffffffff7fffffff" },
+	};
+	static const struct {
+		size_t n;
+		const char *str, *bin, *map;
+	} lens[] = {
+		{ 15, "af", "c40f", "8f" }, { 16, "b0", "c410", "de0010" },
+		{ 31, "bf", "c41f", "de001f" }, { 32, "d920", "c420", "de0020" },
+		{ 255, "d9ff", "c4ff", "de00ff" }, { 256, "da0100", "c50100",
+		    "de0100" },
+		{ 65535, "daffff", "c5ffff", "deffff" },
+		{ 65536, "db00010000", "c600010000", "df00010000" },
+	};
+	static const struct {
+		int64_t ns;
+		const char *hex;
+	} times[] = {
+		{ 1000000000LL, "d6ff00000001" },
+		{ 1500000000LL, "d7ff7735940000000001" },
+		{ -1, "c70cff3b9ac9ffffffffffffffffff" },
+	};
+	static char body[65536];
+	struct tw_buf b;
+	struct tw_mpw w;
+	char hex[64];
+	size_t k;
+
+	tw_buf_init(&b, 1 << 20);
+	for (size_t i = 0; i < sizeof(uints) / sizeof(uints[0]); i++) {
+		tw_buf_reset(&b);
+		tw_mpw_init(&w, &b);
+		tw_mpw_uint(&w, uints[i].v);
+		for (k = 0; k < b.len && k < 20; k++)
+			sprintf(hex + 2 * k, "%02x", (uint8_t)b.data[k]);
+		hex[2 * k] = '\0';
+		is_str(hex, uints[i].hex, "uint %llu",
+		    (unsigned long long)uints[i].v);
+	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		tw_buf_reset(&b);
+		tw_mpw_init(&w, &b);
+		tw_mpw_int(&w, ints[i].v);
+		for (k = 0; k < b.len && k < 20; k++)
+			sprintf(hex + 2 * k, "%02x", (uint8_t)b.data[k]);
+		hex[2 * k] = '\0';
+		is_str(hex, ints[i].hex, "int %lld", (long long)ints[i].v);
+	}
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		const char *want[3] = { lens[i].str, lens[i].bin, lens[i].map };
+		for (int kind = 0; kind < 3; kind++) {
+			tw_buf_reset(&b);
+			tw_mpw_init(&w, &b);
+			if (kind == 0)
+				tw_mpw_str(&w, body, lens[i].n);
+			else if (kind == 1)
+				tw_mpw_bin(&w, body, lens[i].n);
+			else
+				tw_mpw_map(&w, (uint32_t)lens[i].n);
+			k = strlen(want[kind]) / 2;
+			for (size_t j = 0; j < k; j++)
+				sprintf(hex + 2 * j, "%02x", (uint8_t)b.data[j]);
+			hex[2 * k] = '\0';
+			ok(strcmp(hex, want[kind]) == 0 && w.err == 0 &&
+			    b.len == k + (kind < 2 ? lens[i].n : 0),
+			    "%s of %zu: %s", kind == 0 ? "str" : kind == 1 ?
+			    "bin" : "map", lens[i].n, hex);
+		}
+	}
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		tw_buf_reset(&b);
+		tw_mpw_init(&w, &b);
+		tw_mpw_timestamp(&w, times[i].ns);
+		for (k = 0; k < b.len && k < 20; k++)
+			sprintf(hex + 2 * k, "%02x", (uint8_t)b.data[k]);
+		hex[2 * k] = '\0';
+		is_str(hex, times[i].hex, "timestamp %lld",
+		    (long long)times[i].ns);
+	}
+	tw_buf_cleanup(&b);
+
+	/* A failed write appends nothing; the ceiling is exact. */
+	tw_buf_init(&b, 8);
+	tw_mpw_init(&w, &b);
+	tw_mpw_str(&w, "0123456", 7);
+	ok(w.err == 0 && b.len == 8, "str filling the ceiling exactly");
+	tw_mpw_nil(&w);
+	ok(w.err == TW_ETOOBIG && b.len == 8, "one byte past it: nothing");
+	tw_buf_cleanup(&b);
+}
+
 int
 main(void)
 {
@@ -183,6 +418,8 @@ main(void)
 	test_roundtrip();
 	test_timestamps();
 	test_hostile();
+	test_skip_fast_paths();
 	test_bounded_writer();
+	test_writer_widths();
 	return done_testing();
 }

@@ -71,6 +71,41 @@ test_parse(void)
 	    0 && ns == 1718356867000000000LL, "parse a prefix by length");
 }
 
+/* The cached parse: the same answers, whatever came before. */
+static void
+test_cached(void)
+{
+	static const char *seq[] = {
+		"2024-06-14T09:21:07.100234567Z", "2024-06-14T09:21:07.100234568Z",
+		"2024-06-14T09:21:07Z", "2024-06-14T09:21:07.5+01:00",
+		"2024-06-14T09:21:07.1234567890Z", "2024-06-14T09:21:07junk",
+		"2024-06-14T09:21:08.000000001Z", "2024-06-31T09:21:08Z",
+		"2024-06-14T09:21:08.5", "2024-06-14 09:21:08.5z",
+		"2262-04-11T23:47:16.854775807Z", "2262-04-11T23:47:16.854775808Z",
+		"2024-06-14T09:21:0", "2024-06-14T09:21:08.1234567a9Z",
+	};
+	struct tw_time_cache c;
+	int64_t a, b;
+	int ra, rb, same = 0, n = 0;
+
+	tw_time_cache_init(&c);
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+			a = b = 42;
+			ra = tw_time_parse_rfc3339(seq[i], strlen(seq[i]), &a);
+			rb = tw_time_parse_rfc3339_cached(&c, seq[i],
+			    strlen(seq[i]), &b);
+			same += ra == rb && a == b;
+			n++;
+		}
+	is_int(same, n, "cached parse agrees with the plain one");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ok(tw_time_parse_rfc3339_cached(&c, good[i].s,
+		    strlen(good[i].s), &a) == 0 && a == good[i].ns,
+		    "cached %s", good[i].s);
+	}
+}
+
 static void
 test_format(void)
 {
@@ -212,6 +247,7 @@ int
 main(void)
 {
 	test_parse();
+	test_cached();
 	test_format();
 	test_arg();
 	test_mp_timestamp();
