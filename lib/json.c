@@ -877,6 +877,8 @@ set_why(char **why, const char *what, size_t off, const char *detail)
 
 /* Top-level scalars reported after a conversion at most; more: yajl. */
 #define FAST_TOP_MAX 64
+/* Output room reserved up front at most. */
+#define FAST_FIRST_ROOM ((size_t)64 << 10)
 
 struct fast_frame {
 	size_t off;	/* of the container's header */
@@ -991,6 +993,8 @@ fast_copy(uint8_t *o, const char *s, size_t n, const char *end)
 			    _mm_loadu_si128((const void *)(s + i)));
 		return;
 	}
+#else
+	(void)end;
 #endif
 	memcpy(o, s, n);
 }
@@ -1055,8 +1059,12 @@ fast_run(struct fast *f, const char *p, size_t n)
 
 	depth_max = f->o->depth_max < JSON_DEPTH_CAP ? f->o->depth_max :
 	    JSON_DEPTH_CAP;
-	/* Most output is shorter than its input: one reservation, usually. */
-	if (tw_buf_reserve(b, n + 64) != 0)
+	/*
+	 * Most output is shorter than its input: one reservation for a line,
+	 * growth as it goes for a big document (that may yet prove bad).
+	 */
+	if (tw_buf_reserve(b, n < FAST_FIRST_ROOM - 64 ? n + 64 :
+	    FAST_FIRST_ROOM) != 0)
 		return false;
 	o = (uint8_t *)b->data + b->len;
 	oend = (uint8_t *)b->data + b->cap - 1;

@@ -1,9 +1,8 @@
-/* bench_parse.c: CRI parsing throughput against zstd -1, and allocations per record. */
+/* bench_parse.c: parse CRI logs against zstd -1; allocations per record. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
